@@ -1,0 +1,5 @@
+"""`python -m quaynotify`."""
+
+from quaynotify.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""The command line: the Typer app and the one error boundary around every command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from quaynotify.errors import ExitCode, QuaynotifyError
+from quaynotify.output import Output
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the CLI; every outcome leaves through here with a documented exit code."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    import typer
+
+    from quaynotify.cli.app import app
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
+    out = Output()
+    try:
+        command = typer.main.get_command(app)
+        code = command.main(args=args, prog_name="quaynotify", standalone_mode=False)
+        return int(code or 0)
+    except QuaynotifyError as exc:
+        if debug:
+            raise
+        out.error(exc.message)
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
+        out.error(_usage_message(exc))
+        return int(getattr(exc, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        out.error("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`quaynotify log | head`): not an error worth a message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(ExitCode.OK)
+    except Exception as exc:
+        if debug:
+            raise
+        out.error(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(run again with --debug to see the traceback, and please report it)"
+        )
+        return int(ExitCode.INTERNAL)
+
+
+def _usage_message(exc: Exception) -> str:
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "quaynotify"
+    return f"{message} (see `{path} --help`)"

@@ -1,0 +1,82 @@
+"""The Typer app: global options and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from quaynotify import __version__
+from quaynotify.cli import catalogue, config_cmd, emit, log, rule
+from quaynotify.cli.common import Globals
+
+app = typer.Typer(
+    name="quaynotify",
+    help="Quay's repository notifications on the command line.\n\n"
+    "Keep rules (event + repository + method + config) in a TOML file, emit events from "
+    "scripts and CI, and every matching rule is delivered, with retries, before the command "
+    "returns. Every delivery is journaled.\n\n"
+    "Example: quaynotify emit build_failure --repo acme/web --set build_id=$CI_JOB_ID",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"quaynotify {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file [env: QUAYNOTIFY_CONFIG; default: see `quaynotify config path`].",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Directory of the state database (journal, rule health) "
+            "[env: QUAYNOTIFY_STATE_DIR].",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing but results and errors.")
+    ] = False,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Do not mask secret values in output.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show a traceback when something goes wrong.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = Globals(config, state_dir, as_json, quiet, show_secrets, debug)
+
+
+app.add_typer(rule.app, name="rule")
+emit.register(app)
+log.register(app)
+catalogue.register(app)
+app.add_typer(config_cmd.app, name="config")

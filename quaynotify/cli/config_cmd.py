@@ -1,0 +1,40 @@
+"""`quaynotify config`: where the config file is, and whether it is sound."""
+
+from __future__ import annotations
+
+import typer
+
+from quaynotify.cli.common import globals_of
+from quaynotify.errors import ConfigError
+
+app = typer.Typer(help="Locate and check the config file.", no_args_is_help=True)
+
+
+@app.command("path")
+def path(ctx: typer.Context) -> None:
+    """Print the path of the config file in use (it may not exist yet).
+
+    Example: $EDITOR "$(quaynotify config path)"
+    """
+    g = globals_of(ctx)
+    g.output().line(str(g.config_file()))
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Check the config file and validate every rule as `rule add` would.
+
+    Example: quaynotify config check
+    """
+    from quaynotify import config as cfg
+
+    g = globals_of(ctx)
+    conf = g.config()
+    problems = cfg.check(conf)
+    out = g.output()
+    for problem in problems:
+        out.err.write(f"quaynotify: {problem}\n")
+    if problems:
+        raise ConfigError(f"{conf.path}: {len(problems)} invalid rule(s)")
+    state = "does not exist yet" if not conf.exists else f"{len(conf.rules)} rule(s), all valid"
+    out.note(f"{conf.path}: {state}")

@@ -1,0 +1,110 @@
+"""`quaynotify log`: the journal of deliveries, and every attempt of one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from quaynotify.cli.common import JsonOption, globals_of
+
+app = typer.Typer(help="Show the journal of deliveries.")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="log")
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+
+
+@app.callback(invoke_without_command=True)
+def log(
+    ctx: typer.Context,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only deliveries that did not succeed.")
+    ] = False,
+    rule: Annotated[
+        str | None, typer.Option("--rule", help="Only this rule (any unique id prefix).")
+    ] = None,
+    event: Annotated[str | None, typer.Option("--event", help="Only this event.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List deliveries, newest first; `log show ID` shows every attempt of one.
+
+    Example: quaynotify log --failed --limit 10
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from quaynotify.cli.emit import delivery_view, detail
+    from quaynotify.events import get_event
+
+    g = globals_of(ctx)
+    out = g.output(as_json)
+    rule_id = None
+    if rule is not None:
+        rule_id = g.config().find_rule(rule).id
+    if event is not None:
+        get_event(event)
+    state = g.state()
+    records = (
+        state.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
+        if state.path.exists()
+        else []
+    )
+    if out.as_json:
+        out.json([delivery_view(d, with_attempts=False) for d in records])
+        return
+    out.table(
+        ["DELIVERY", "WHEN", "EVENT", "REPOSITORY", "METHOD", "STATUS", "ATTEMPTS", "DETAIL"],
+        [
+            [d.id, _when(d.updated), d.event, d.repository, d.method, d.status,
+             len(d.attempts), detail(d)]
+            for d in records
+        ],  # fmt: skip
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    delivery_id: Annotated[str, typer.Argument(help="Delivery id (any unique prefix).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one delivery: its event data and every attempt.
+
+    Example: quaynotify log show 3f2a
+    """
+    from quaynotify.cli.emit import delivery_view
+
+    g = globals_of(ctx)
+    out = g.output(as_json)
+    d = g.state().delivery(delivery_id)
+    if out.as_json:
+        out.json({**delivery_view(d), "data": d.data})
+        return
+    out.fields(
+        [
+            ("delivery", d.id),
+            ("event", d.event),
+            ("repository", d.repository),
+            ("rule", d.rule_id),
+            ("method", d.method),
+            ("status", d.status),
+            ("error", d.error or ""),
+            ("performer", d.performer or ""),
+            ("data", d.data),
+        ]
+    )
+    out.line()
+    out.table(
+        ["ATTEMPT", "STARTED", "DURATION", "OK", "STATUS", "MESSAGE"],
+        [
+            [a.number, _when(a.started), f"{a.duration:.3f}s", "yes" if a.ok else "no",
+             a.status or "", a.message]
+            for a in d.attempts
+        ],  # fmt: skip
+    )

@@ -1,0 +1,282 @@
+"""`quaynotify rule ...`: add, list, show, remove, enable, disable, reset and test rules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from quaynotify.cli.common import JsonOption, globals_of
+
+if TYPE_CHECKING:
+    from quaynotify.config import Rule
+    from quaynotify.output import Output
+    from quaynotify.state import RuleHealth
+
+app = typer.Typer(
+    help="Manage notification rules (event + repository + method + config).",
+    no_args_is_help=True,
+)
+
+Ids = Annotated[list[str], typer.Argument(help="Rule ids (any unique prefix).", show_default=False)]
+Id = Annotated[str, typer.Argument(help="Rule id (any unique prefix).", show_default=False)]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    repo: Annotated[str, typer.Option("--repo", help="Repository, NAMESPACE/NAME.")],
+    event: Annotated[str, typer.Option("--event", help="Event name (see `quaynotify events`).")],
+    method: Annotated[
+        str, typer.Option("--method", help="Method name (see `quaynotify methods`).")
+    ],
+    title: Annotated[str | None, typer.Option("--title", help="Optional title.")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="webhook: the URL to POST the event data to.")
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="webhook: JSON body template with ${jsonpath} expressions "
+            "(inline, or @FILE, or @- for stdin).",
+        ),
+    ] = None,
+    ref_regex: Annotated[
+        str | None,
+        typer.Option(
+            "--ref-regex",
+            help="Build events: fire only when the git ref matches this regular expression "
+            "(matched at the start, as Quay does).",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level",
+            help="vulnerability_found: minimum severity, a name (Critical, High, Medium, Low, "
+            "Negligible, Unknown) or its index 0-5.",
+        ),
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="repo_image_expiry: notify this many days before expiry."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a rule; print its id.
+
+    The rule is checked as Quay checks it (same messages) and never written when invalid.
+
+    Example: quaynotify rule add --repo acme/web --event repo_push --method webhook
+    --url https://ci.example.com/hook
+    """
+    from quaynotify import config as cfg
+    from quaynotify.inputs import read_text_arg
+
+    g = globals_of(ctx)
+    out = g.output(as_json)
+    conf = g.config()
+    method_config: dict[str, Any] = {
+        "url": url,
+        "template": None if template is None else read_text_arg(template, "--template"),
+    }
+    event_config: dict[str, Any] = {"ref-regex": ref_regex, "level": level, "days": days}
+    rule = cfg.new_rule(
+        conf,
+        repository=repo,
+        event=event,
+        method=method,
+        method_config=method_config,
+        event_config={k: v for k, v in event_config.items() if v is not None},
+        title=title,
+    )
+    cfg.add_rule(conf.path, rule)
+    if out.as_json:
+        out.json(rule_view(rule, None, out))
+    else:
+        out.line(rule.id)
+        out.note(f"added rule {rule.id}: {rule.event} on {rule.repository} via {rule.method}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    repo: Annotated[str | None, typer.Option("--repo", help="Only this repository.")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="Only this event.")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="Only this method.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List rules, in file order.
+
+    With --json, each rule has the shape of Quay's notification view (uuid, title, event,
+    method, config, event_config, number_of_failures) plus repository and enabled.
+
+    Example: quaynotify rule list --repo acme/web
+    """
+    g = globals_of(ctx)
+    out = g.output(as_json)
+    rules = [
+        r
+        for r in g.config().rules
+        if (repo is None or r.repository == repo)
+        and (event is None or r.event == event)
+        and (method is None or r.method == method)
+    ]
+    health = _health(ctx, rules)
+    if out.as_json:
+        out.json([rule_view(r, health.get(r.id), out) for r in rules])
+        return
+    out.table(
+        ["ID", "REPOSITORY", "EVENT", "METHOD", "STATUS", "TITLE"],
+        [[r.id, r.repository, r.event, r.method, status(r, health.get(r.id)), r.title or ""]
+         for r in rules],  # fmt: skip
+    )
+
+
+@app.command("show")
+def show(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
+    """Show one rule with its config (secrets masked) and health.
+
+    Example: quaynotify rule show 7c1d
+    """
+    g = globals_of(ctx)
+    out = g.output(as_json)
+    rule = g.config().find_rule(rule_id)
+    health = _health(ctx, [rule]).get(rule.id)
+    view = rule_view(rule, health, out)
+    if out.as_json:
+        out.json(view)
+        return
+    out.fields(
+        [
+            ("id", rule.id),
+            ("repository", rule.repository),
+            ("event", rule.event),
+            ("method", rule.method),
+            ("title", rule.title or ""),
+            ("config", view["config"]),
+            ("event_config", view["event_config"]),
+            ("status", status(rule, health)),
+            ("failures", view["number_of_failures"]),
+            ("last_error", health.last_error if health and health.last_error else ""),
+        ]
+    )
+
+
+@app.command("remove")
+def remove(ctx: typer.Context, rule_ids: Ids) -> None:
+    """Remove rules from the config file (comments and layout elsewhere are kept).
+
+    Example: quaynotify rule remove 7c1d 9f2e
+    """
+    from quaynotify import config as cfg
+
+    g = globals_of(ctx)
+    conf = g.config()
+    rules = [conf.find_rule(i) for i in rule_ids]
+    cfg.remove_rules(conf.path, [r.id for r in rules])
+    for r in rules:
+        g.output().note(f"removed rule {r.id}")
+
+
+@app.command("enable")
+def enable(ctx: typer.Context, rule_id: Id) -> None:
+    """Enable a rule that was disabled with `rule disable`.
+
+    Example: quaynotify rule enable 7c1d
+    """
+    _set_enabled(ctx, rule_id, True)
+
+
+@app.command("disable")
+def disable(ctx: typer.Context, rule_id: Id) -> None:
+    """Disable a rule in the config file: emit no longer selects it.
+
+    Example: quaynotify rule disable 7c1d
+    """
+    _set_enabled(ctx, rule_id, False)
+
+
+def _set_enabled(ctx: typer.Context, rule_id: str, enabled: bool) -> None:
+    from quaynotify import config as cfg
+
+    g = globals_of(ctx)
+    conf = g.config()
+    rule = conf.find_rule(rule_id)
+    if rule.enabled != enabled:
+        cfg.set_enabled(conf.path, rule.id, enabled)
+    g.output().note(f"rule {rule.id} is {'enabled' if enabled else 'disabled'}")
+
+
+@app.command("reset")
+def reset(ctx: typer.Context, rule_id: Id) -> None:
+    """Clear a rule's failure count and re-enable it after the failure breaker disabled it.
+
+    Example: quaynotify rule reset 7c1d
+    """
+    g = globals_of(ctx)
+    rule = g.config().find_rule(rule_id)
+    g.state().reset(rule.id)
+    g.output().note(f"rule {rule.id}: failures cleared, enabled")
+
+
+@app.command("test")
+def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
+    """Deliver the event's sample data to this one rule now (Quay's "Test Notification").
+
+    The rule's event filter is skipped, as is the failure breaker; a success re-enables a
+    rule the breaker disabled.
+
+    Example: quaynotify rule test 7c1d
+    """
+    from quaynotify import delivery
+    from quaynotify.cli.emit import report
+
+    g = globals_of(ctx)
+    conf = g.config()
+    rule = conf.find_rule(rule_id)
+    outcome = delivery.dispatch(
+        conf,
+        g.state(),
+        [rule],
+        rule.event,
+        rule.repository,
+        delivery.sample_data(conf, rule),
+        performer=None,
+        honour_breaker=False,
+    )
+    raise typer.Exit(report(g.output(as_json), outcome))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:
+    state = globals_of(ctx).state()
+    if not rules or not state.path.exists():
+        return {}  # nothing has been delivered yet: do not create the database to say so
+    return state.health([r.id for r in rules])
+
+
+def status(rule: Rule, health: RuleHealth | None) -> str:
+    if not rule.enabled:
+        return "disabled"
+    if health is not None and health.disabled:
+        return f"disabled ({health.failures} failed)"
+    return "enabled"
+
+
+def rule_view(rule: Rule, health: RuleHealth | None, out: Output) -> dict[str, Any]:
+    """Quay's notification view (to_dict), plus repository and enabled."""
+    return {
+        "uuid": rule.id,
+        "title": rule.title,
+        "event": rule.event,
+        "method": rule.method,
+        "config": out.mask_config(rule.method, rule.config),
+        "event_config": dict(rule.event_config),
+        "number_of_failures": health.failures if health else 0,
+        "repository": rule.repository,
+        "enabled": rule.enabled and not (health is not None and health.disabled),
+    }

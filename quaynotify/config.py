@@ -1,0 +1,428 @@
+"""The config file: find, load (tomllib), validate, and edit in place under a lock."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
+
+# Top-level tables the file may hold; anything else is most likely a typo.
+KNOWN_TABLES = ("server", "delivery", "journal", "smtp", "webhook", "teams", "orgs", "rule")
+RULE_KEYS = ("id", "repository", "event", "method", "title", "config", "event_config", "enabled")
+RETRY_ON = ("any", "transient")
+
+
+@dataclass(frozen=True)
+class Server:
+    """Quay's SERVER_HOSTNAME and PREFERRED_URL_SCHEME: they build docker_url and homepage."""
+
+    hostname: str = "quay.io"
+    scheme: str = "https"
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    timeout: float = 10.0  # per attempt, as Quay's NOTIFICATION_SEND_TIMEOUT
+    max_attempts: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 30.0
+    concurrency: int = 8
+    retry_on: str = "any"
+    disable_after: int = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One notification: repository + event + method + method config + event config."""
+
+    id: str
+    repository: str
+    event: str
+    method: str
+    config: Mapping[str, Any]
+    event_config: Mapping[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    exists: bool
+    server: Server = Server()
+    delivery: DeliverySettings = DeliverySettings()
+    keep_days: float = 30.0
+    rules: tuple[Rule, ...] = ()
+    tables: Mapping[str, Any] = field(default_factory=dict)  # the whole document, for methods
+
+    def find_rule(self, id_or_prefix: str) -> Rule:
+        return find_rule(self.rules, id_or_prefix)
+
+    def matching(self, repository: str, event: str) -> list[Rule]:
+        return [r for r in self.rules if r.repository == repository and r.event == event]
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def load(path: Path) -> Config:
+    """Read and check the config file; a missing file is an empty config."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path=path, exists=False)
+    except IsADirectoryError:
+        raise ConfigError(f"config {path} is a directory: point --config at a file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    return parse(data, path)
+
+
+def parse(data: bytes, path: Path) -> Config:
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config {path} is not UTF-8 text (byte {exc.start}): fix its encoding") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+    return _from_document(doc, path)
+
+
+def _from_document(doc: dict[str, Any], path: Path) -> Config:
+    where = f"config {path}"
+    for key in doc:
+        if key not in KNOWN_TABLES:
+            raise ConfigError(
+                f"{where}: unknown table or key {key!r}: expected one of {', '.join(KNOWN_TABLES)}"
+            )
+    server = _settings(doc, "server", Server, where)
+    if server.scheme not in ("http", "https"):
+        raise ConfigError(f"{where}: [server] scheme must be \"http\" or \"https\", got {server.scheme!r}")
+    delivery = _settings(doc, "delivery", DeliverySettings, where)
+    _check_delivery(delivery, where)
+    journal = _table(doc, "journal", where)
+    keep_days = journal.get("keep_days", 30)
+    if set(journal) - {"keep_days"} or not _is_number(keep_days) or keep_days < 0:
+        raise ConfigError(f"{where}: [journal] takes one key, keep_days, a number of days >= 0")
+    raw_rules = doc.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{where}: 'rule' must be an array of tables, written [[rule]]")
+    rules = tuple(_rule(raw, i, where) for i, raw in enumerate(raw_rules, start=1))
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise ConfigError(f"{where}: two rules have the id {rule.id}: give one a new id")
+        seen.add(rule.id)
+    return Config(path, True, server, delivery, float(keep_days), rules, doc)
+
+
+def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    table = doc.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {name!r} must be a table, written [{name}]")
+    return table
+
+
+def _settings(doc: Mapping[str, Any], name: str, cls: type[Any], where: str) -> Any:
+    table = _table(doc, name, where)
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if not hasattr(defaults, key):
+            known = ", ".join(defaults.__dataclass_fields__)
+            raise ConfigError(f"{where}: unknown key {key!r} in [{name}]: expected one of {known}")
+        default = getattr(defaults, key)
+        if isinstance(default, str):
+            ok = isinstance(value, str)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = _is_number(value)
+        if not ok:
+            raise ConfigError(
+                f"{where}: [{name}] {key} must be a {type(default).__name__.replace('str', 'string')}"
+                f", got {value!r}"
+            )
+        values[key] = float(value) if isinstance(default, float) else value
+    return cls(**values)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_delivery(d: DeliverySettings, where: str) -> None:
+    problems = {
+        "timeout": d.timeout > 0,
+        "max_attempts": d.max_attempts >= 1,
+        "backoff": d.backoff >= 0,
+        "max_backoff": d.max_backoff >= 0,
+        "concurrency": d.concurrency >= 1,
+        "disable_after": d.disable_after >= 0,
+    }
+    for key, ok in problems.items():
+        if not ok:
+            raise ConfigError(f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}")
+    if d.retry_on not in RETRY_ON:
+        raise ConfigError(f"{where}: [delivery] retry_on must be \"any\" or \"transient\", got {d.retry_on!r}")
+
+
+def _rule(raw: Any, index: int, where: str) -> Rule:
+    at = f"{where}: rule #{index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{at} must be a table")
+    if isinstance(raw.get("id"), str):
+        at += f" ({raw['id']})"
+    for key in raw:
+        if key not in RULE_KEYS:
+            raise ConfigError(f"{at}: unknown key {key!r}: expected one of {', '.join(RULE_KEYS)}")
+    for key in ("id", "repository", "event", "method"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ConfigError(f"{at}: {key!r} is missing or not a string")
+    for key in ("config", "event_config"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise ConfigError(f"{at}: {key!r} must be a table, e.g. {key} = {{ ... }}")
+    if not isinstance(raw.get("title", ""), str):
+        raise ConfigError(f"{at}: 'title' must be a string")
+    if not isinstance(raw.get("enabled", True), bool):
+        raise ConfigError(f"{at}: 'enabled' must be true or false")
+    from quaynotify.events import EVENTS
+    from quaynotify.methods import METHODS
+
+    if raw["event"] not in EVENTS:
+        raise ConfigError(f"{at}: unknown event {raw['event']!r}: run `quaynotify events` to list them")
+    if raw["method"] not in METHODS:
+        raise ConfigError(
+            f"{at}: unknown method {raw['method']!r}: run `quaynotify methods` to list them"
+        )
+    return Rule(
+        id=raw["id"],
+        repository=raw["repository"],
+        event=raw["event"],
+        method=raw["method"],
+        config=raw.get("config", {}),
+        event_config=raw.get("event_config", {}),
+        title=raw.get("title") or None,
+        enabled=raw.get("enabled", True),
+    )
+
+
+def find_rule(rules: Sequence[Rule], id_or_prefix: str) -> Rule:
+    """The rule whose id is, or starts with, `id_or_prefix` (case-insensitive)."""
+    prefix = id_or_prefix.strip().lower()
+    found = [r for r in rules if prefix and r.id.lower().startswith(prefix)]
+    exact = [r for r in found if r.id.lower() == prefix]
+    if exact:
+        return exact[0]
+    if not found:
+        raise NotFoundError(f"no rule with id {id_or_prefix!r}: run `quaynotify rule list` to see them")
+    if len(found) > 1:
+        ids = ", ".join(r.id for r in found[:3])
+        raise NotFoundError(f"rule id prefix {id_or_prefix!r} is ambiguous ({ids}...): give more of it")
+    return found[0]
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def new_rule(
+    config: Config,
+    *,
+    repository: str,
+    event: str,
+    method: str,
+    method_config: Mapping[str, Any],
+    event_config: Mapping[str, Any],
+    title: str | None = None,
+) -> Rule:
+    """A new rule with a fresh id, validated as Quay validates it when it is created."""
+    rule = Rule(
+        id=str(uuid.uuid4()),
+        repository=repository,
+        event=event,
+        method=method,
+        config={k: v for k, v in method_config.items() if v is not None},
+        event_config=dict(event_config),
+        title=title or None,
+    )
+    return validate_rule(config, rule)
+
+
+def validate_rule(config: Config, rule: Rule) -> Rule:
+    """Check a rule fully (method config with Quay's messages, event filter); returns it
+    with its event config normalised as Quay stores it. Raises ValidationError."""
+    from quaynotify.events import get_event, parse_repository
+    from quaynotify.methods import get_method
+
+    parse_repository(rule.repository)
+    event = get_event(rule.event)
+    method = get_method(rule.method)
+    method.from_config(rule.config, config.tables, repository=rule.repository)
+    event_config = event.validate_config(rule.event_config)
+    if event_config == rule.event_config:
+        return rule
+    return Rule(**{**rule.__dict__, "event_config": event_config})
+
+
+def check(config: Config) -> list[str]:
+    """Every problem `validate_rule` finds in the file's rules, one line each."""
+    problems = []
+    for index, rule in enumerate(config.rules, start=1):
+        try:
+            validate_rule(config, rule)
+        except QuaynotifyError as exc:
+            problems.append(f"rule #{index} ({rule.id}): {exc}")
+    return problems
+
+
+# -- editing ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock beside the file: concurrent editors take turns, readers never wait."""
+    import fcntl
+
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot lock config {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temp file beside `path`, fsync, rename over it: old or new, never half."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)  # the file may hold secrets
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _read_text(path: Path) -> str:
+    """The current text, checked: an edit never starts from a file it cannot parse."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    parse(data, path)
+    return data.decode("utf-8")
+
+
+def add_rule(path: Path, rule: Rule) -> None:
+    """Append the rule as a new [[rule]] block: everything already in the file stays as it is."""
+    with _locked(path):
+        text = _read_text(path)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        new = text + ("\n" if text.strip() else "") + render_rule(rule)
+        if not any(r.id == rule.id for r in _check_written(new, path).rules):  # pragma: no cover
+            raise QuaynotifyError(f"refusing to write {path}: the new rule did not parse back")
+        _atomic_write(path, new)
+
+
+def remove_rules(path: Path, ids: Sequence[str]) -> None:
+    """Delete the rules with these exact ids, keeping the rest of the file's text."""
+    wanted = set(ids)
+
+    def edit(aot: Any) -> None:
+        for index in reversed(range(len(aot))):
+            if aot[index].get("id") in wanted:
+                del aot[index]
+
+    _edit_rules(path, ids, edit)
+
+
+def set_enabled(path: Path, rule_id: str, enabled: bool) -> None:
+    """Write `enabled = false` into the rule, or take it out again (true is the default)."""
+
+    def edit(aot: Any) -> None:
+        for table in aot:
+            if table.get("id") == rule_id:
+                if enabled:
+                    table.pop("enabled", None)
+                else:
+                    table["enabled"] = False
+
+    _edit_rules(path, [rule_id], edit)
+
+
+def _edit_rules(path: Path, ids: Sequence[str], edit: Callable[[Any], None]) -> None:
+    """Round-trip edit of the [[rule]] array (tomlkit), so comments and layout survive."""
+    import tomlkit
+
+    with _locked(path):
+        text = _read_text(path)
+        doc = tomlkit.parse(text)
+        aot = doc.get("rule")
+        present = {t.get("id") for t in aot} if aot is not None else set()
+        missing = [i for i in ids if i not in present]
+        if aot is None or missing:
+            # Another process changed the file between our read and our lock.
+            raise NotFoundError(f"no rule with id {(missing or ids)[0]!r} in {path}")
+        edit(aot)
+        if not len(aot):
+            del doc["rule"]
+        new = tomlkit.dumps(doc)
+        _check_written(new, path)
+        _atomic_write(path, new)
+
+
+def _check_written(text: str, path: Path) -> Config:
+    """Parse what we are about to write: a bug in an edit must never break the user's file."""
+    try:
+        return parse(text.encode("utf-8"), path)
+    except ConfigError as exc:  # pragma: no cover - our bug, not the user's input
+        raise QuaynotifyError(f"refusing to write a broken config: {exc}") from exc
+
+
+def render_rule(rule: Rule) -> str:
+    """The [[rule]] block for a rule, with config tables inline as in the design's example."""
+    import tomli_w
+
+    def line(key: str, value: Any) -> str:
+        return tomli_w.dumps({key: value}).rstrip("\n")
+
+    lines = ["[[rule]]", line("id", rule.id), line("repository", rule.repository)]
+    lines += [line("event", rule.event), line("method", rule.method)]
+    if rule.title:
+        lines.append(line("title", rule.title))
+    for key, table in (("config", rule.config), ("event_config", rule.event_config)):
+        if table or key == "config":
+            inner = ", ".join(line(k, v) for k, v in table.items())
+            lines.append(f"{key} = {{ {inner} }}" if inner else f"{key} = {{}}")
+    if not rule.enabled:
+        lines.append("enabled = false")
+    return "\n".join(lines) + "\n"
+

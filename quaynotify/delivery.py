@@ -1,0 +1,450 @@
+"""Select the rules an event reaches, deliver to each through THE retry loop (concurrently,
+sharing one HTTP client), journal every attempt and trip the failure breaker."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from quaynotify.config import Config, DeliverySettings, Rule
+from quaynotify.errors import DeliveryError, QuaynotifyError
+from quaynotify.events import Event, build_event_data, get_event, parse_repository
+from quaynotify.methods import get_method
+from quaynotify.methods.base import Method, Notification, Preview, SendContext, Sent
+from quaynotify.state import Attempt, DeliveryRecord, State
+
+if TYPE_CHECKING:
+    import httpx
+
+TRANSIENT = "transient"
+
+
+# -- the retry loop -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 30.0
+    timeout: float = 10.0
+    retry_on: str = "any"  # "any": every failure is retried, as Quay does; or "transient"
+
+    @classmethod
+    def from_settings(cls, s: DeliverySettings, **overrides: Any) -> RetryPolicy:
+        policy = cls(s.max_attempts, s.backoff, s.max_backoff, s.timeout, s.retry_on)
+        return replace(policy, **{k: v for k, v in overrides.items() if v is not None})
+
+    def delay(self, attempt: int, error: DeliveryError, rng: Callable[[], float]) -> float:
+        """How long to wait after failed attempt number `attempt` (1-based)."""
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_backoff)
+        # Exponential backoff with "equal jitter": at least half the step, so retries from
+        # many processes spread out but never come back immediately.
+        step = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return step / 2 + rng() * step / 2
+
+    def should_retry(self, error: DeliveryError) -> bool:
+        return error.retryable and (self.retry_on != TRANSIENT or error.transient)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as the retry loop sees it; tests pass their own and never really wait."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+
+
+def attempt_with_retries(
+    send: Callable[[float], Sent],
+    policy: RetryPolicy,
+    *,
+    deadline: float | None = None,
+    clock: Clock = Clock(),
+) -> tuple[tuple[Attempt, ...], str | None]:
+    """Call `send(timeout)` until it succeeds, the policy gives up or the deadline (on
+    `clock.monotonic`) comes. Returns the attempts and the final error (None on success)."""
+    attempts: list[Attempt] = []
+    error: str | None = None
+    for number in range(1, policy.max_attempts + 1):
+        timeout = policy.timeout
+        if deadline is not None:
+            timeout = min(timeout, deadline - clock.monotonic())
+            if timeout <= 0:
+                error = f"deadline reached before attempt {number}; last error: {error}"
+                break
+        started, t0 = clock.wall(), clock.monotonic()
+        try:
+            sent = send(timeout)
+        except DeliveryError as exc:
+            attempts.append(
+                Attempt(number, started, clock.monotonic() - t0, False, exc.status, exc.message)
+            )
+            error = exc.message
+            if number == policy.max_attempts or not policy.should_retry(exc):
+                break
+            wait = policy.delay(number, exc, clock.random)
+            if deadline is not None and clock.monotonic() + wait >= deadline:
+                error = f"{exc.message} (no time left before the deadline to retry)"
+                break
+            clock.sleep(wait)
+        else:
+            attempts.append(
+                Attempt(number, started, clock.monotonic() - t0, True, sent.status, sent.message)
+            )
+            return tuple(attempts), None
+    return tuple(attempts), error
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One delivery about to be made: a rule, its method (or why it has none), the message."""
+
+    rule: Rule
+    notification: Notification
+    method: Method | None = None
+    problem: str | None = None  # the rule's config no longer validates, or it is disabled
+    skip: bool = False  # disabled by the failure breaker
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `emit`, `rule test` and `replay` did: deliveries made, or previews of them."""
+
+    event: str
+    repository: str
+    deliveries: tuple[DeliveryRecord, ...] = ()
+    previews: tuple[Preview, ...] = ()
+    matched: int = 0
+    newly_disabled: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(d.ok for d in self.deliveries)
+
+
+def make_event_data(
+    config: Config, event_name: str, repository: str, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Quay's event data: the common repository fields with the event's fields over them."""
+    event = get_event(event_name)
+    parse_repository(repository)
+    event.check(fields)
+    return build_event_data(
+        event, repository, fields, hostname=config.server.hostname, scheme=config.server.scheme
+    )
+
+
+def sample_data(config: Config, rule: Rule) -> dict[str, Any]:
+    """What Quay's "Test Notification" sends for this rule."""
+    event = get_event(rule.event)
+    return build_event_data(
+        event,
+        rule.repository,
+        event.sample(rule.event_config),
+        hostname=config.server.hostname,
+        scheme=config.server.scheme,
+    )
+
+
+def notification_for(
+    event: Event, rule: Rule, data: Mapping[str, Any], *, delivery_id: str, performer: str | None
+) -> Notification:
+    return Notification(
+        delivery_id=delivery_id,
+        event=event.name,
+        repository=rule.repository,
+        data=data,
+        summary=event.summary(data),
+        level=event.level(data),
+        performer=performer,
+        title=rule.title,
+    )
+
+
+def plan(
+    config: Config,
+    rules: Sequence[Rule],
+    event_name: str,
+    data: Mapping[str, Any],
+    *,
+    performer: str | None = None,
+    disabled: Sequence[str] = (),
+    delivery_ids: Mapping[str, str] | None = None,
+) -> list[Planned]:
+    """One Planned per rule: its method built from its current config (checked again, as the
+    file may have been edited by hand since the rule was added)."""
+    event = get_event(event_name)
+    planned = []
+    for rule in rules:
+        delivery_id = (delivery_ids or {}).get(rule.id) or str(uuid.uuid4())
+        notification = notification_for(
+            event, rule, data, delivery_id=delivery_id, performer=performer
+        )
+        if rule.id in disabled:
+            planned.append(
+                Planned(
+                    rule,
+                    notification,
+                    problem=f"rule {rule.id} is disabled after {config.delivery.disable_after}"
+                    f" failed deliveries in a row: run `quaynotify rule reset {rule.id}`",
+                    skip=True,
+                )
+            )
+            continue
+        try:
+            method = get_method(rule.method).from_config(
+                rule.config, config.tables, repository=rule.repository
+            )
+        except QuaynotifyError as exc:
+            planned.append(Planned(rule, notification, problem=f"invalid rule config: {exc}"))
+        else:
+            planned.append(Planned(rule, notification, method=method))
+    return planned
+
+
+def select(
+    config: Config, event_name: str, repository: str, data: Mapping[str, Any]
+) -> list[Rule]:
+    """The enabled rules for this repository and event whose event filter lets it through."""
+    event = get_event(event_name)
+    return [
+        rule
+        for rule in config.matching(repository, event_name)
+        if rule.enabled and event.should_perform(rule.event_config, data)
+    ]
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def http_client(planned: Sequence[Planned], concurrency: int) -> Iterator[httpx.Client | None]:
+    """One client for the whole run, opened only when some method speaks HTTP."""
+    if not any(p.method is not None and p.method.needs_http for p in planned):
+        yield None
+        return
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # TLS is always verified; redirects are reported, not followed (DESIGN section 4).
+    with httpx.Client(limits=limits, follow_redirects=False, trust_env=True) as client:
+        yield client
+
+
+def deliver(
+    planned: Sequence[Planned],
+    policy: RetryPolicy,
+    *,
+    concurrency: int = 8,
+    deadline: float | None = None,
+    clock: Clock = Clock(),
+    on_done: Callable[[DeliveryRecord], None] | None = None,
+) -> list[DeliveryRecord]:
+    """Deliver every planned notification, each with its own retry loop, at most
+    `concurrency` at a time. Returns records in the order planned, whatever order they end in.
+    `deadline` is in seconds from now."""
+    if not planned:
+        return []
+    absolute = None if deadline is None else clock.monotonic() + deadline
+    results: list[DeliveryRecord | None] = [None] * len(planned)
+    with http_client(planned, concurrency) as client:
+
+        def one(index: int) -> tuple[int, DeliveryRecord]:
+            return index, _deliver_one(planned[index], policy, client, absolute, clock)
+
+        workers = min(concurrency, len(planned))
+        if workers == 1:
+            finished: Iterator[tuple[int, DeliveryRecord]] = map(one, range(len(planned)))
+            for index, record in finished:
+                results[index] = record
+                if on_done:
+                    on_done(record)
+        else:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+                futures = [pool.submit(one, i) for i in range(len(planned))]
+                try:
+                    for future in as_completed(futures):
+                        index, record = future.result()
+                        results[index] = record
+                        if on_done:
+                            on_done(record)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+    return [r for r in results if r is not None]
+
+
+def _deliver_one(
+    p: Planned,
+    policy: RetryPolicy,
+    client: httpx.Client | None,
+    deadline: float | None,
+    clock: Clock,
+) -> DeliveryRecord:
+    n = p.notification
+    base = DeliveryRecord(
+        id=n.delivery_id,
+        event=n.event,
+        repository=n.repository,
+        rule_id=p.rule.id,
+        method=p.rule.method,
+        status="failed",
+        data=dict(n.data),
+        performer=n.performer,
+        created=clock.wall(),
+    )
+    if p.method is None:
+        return replace(base, status="skipped" if p.skip else "failed", error=p.problem)
+    method = p.method
+
+    def send(timeout: float) -> Sent:
+        return method.send(n, SendContext(timeout=timeout, client=client))
+
+    attempts, error = attempt_with_retries(send, policy, deadline=deadline, clock=clock)
+    return replace(
+        base,
+        status="failed" if error else "succeeded",
+        error=error,
+        attempts=attempts,
+        updated=clock.wall(),
+    )
+
+
+def preview(planned: Sequence[Planned]) -> list[Preview]:
+    """What each planned delivery would send, secrets masked; nothing is sent."""
+    out = []
+    for p in planned:
+        if p.method is None:
+            out.append(Preview(p.rule.method, "(not sent)", {}, {"error": p.problem}))
+            continue
+        try:
+            out.append(p.method.preview(p.notification))
+        except QuaynotifyError as exc:
+            out.append(Preview(p.rule.method, "(not sent)", {}, {"error": str(exc)}))
+    return out
+
+
+def run(
+    state: State,
+    config: Config,
+    planned: Sequence[Planned],
+    policy: RetryPolicy,
+    *,
+    concurrency: int,
+    deadline: float | None = None,
+    clock: Clock = Clock(),
+) -> tuple[list[DeliveryRecord], list[str]]:
+    """Deliver and journal each delivery as it ends (so a killed process loses at most the
+    ones in flight), counting failures towards each rule's breaker."""
+    newly_disabled: list[str] = []
+
+    def journal(record: DeliveryRecord) -> None:
+        newly_disabled.extend(
+            state.record([record], disable_after=config.delivery.disable_after)
+        )
+
+    records = deliver(
+        planned, policy, concurrency=concurrency, deadline=deadline, clock=clock, on_done=journal
+    )
+    return records, newly_disabled
+
+
+def emit(
+    config: Config,
+    state: State,
+    event_name: str,
+    repository: str,
+    fields: Mapping[str, Any],
+    *,
+    performer: str | None = None,
+    dry_run: bool = False,
+    policy: RetryPolicy | None = None,
+    concurrency: int | None = None,
+    deadline: float | None = None,
+    clock: Clock = Clock(),
+) -> Outcome:
+    """Build the event, deliver it to every matching rule, journal it all."""
+    data = make_event_data(config, event_name, repository, fields)
+    rules = select(config, event_name, repository, data)
+    return dispatch(
+        config,
+        state,
+        rules,
+        event_name,
+        repository,
+        data,
+        performer=performer,
+        dry_run=dry_run,
+        policy=policy,
+        concurrency=concurrency,
+        deadline=deadline,
+        clock=clock,
+    )
+
+
+def dispatch(
+    config: Config,
+    state: State,
+    rules: Sequence[Rule],
+    event_name: str,
+    repository: str,
+    data: Mapping[str, Any],
+    *,
+    performer: str | None = None,
+    dry_run: bool = False,
+    policy: RetryPolicy | None = None,
+    concurrency: int | None = None,
+    deadline: float | None = None,
+    clock: Clock = Clock(),
+    delivery_ids: Mapping[str, str] | None = None,
+    honour_breaker: bool = True,
+) -> Outcome:
+    """Deliver `data` to `rules` (already selected): the part emit, replay and test share."""
+    policy = policy or RetryPolicy.from_settings(config.delivery)
+    disabled: list[str] = []
+    if honour_breaker and rules:
+        health = state.health([r.id for r in rules])
+        disabled = [rule_id for rule_id, h in health.items() if h.disabled]
+    planned = plan(
+        config,
+        rules,
+        event_name,
+        data,
+        performer=performer,
+        disabled=disabled,
+        delivery_ids=delivery_ids,
+    )
+    if dry_run:
+        return Outcome(event_name, repository, previews=tuple(preview(planned)), matched=len(rules))
+    records, newly_disabled = run(
+        state,
+        config,
+        planned,
+        policy,
+        concurrency=concurrency or config.delivery.concurrency,
+        deadline=deadline,
+        clock=clock,
+    )
+    return Outcome(
+        event_name,
+        repository,
+        deliveries=tuple(records),
+        matched=len(rules),
+        newly_disabled=tuple(newly_disabled),
+    )

@@ -1,0 +1,98 @@
+"""Turns command-line values into event fields: --data JSON|@FILE|@-, --set KEY=VALUE."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from quaynotify.errors import UsageError
+
+MAX_DATA_BYTES = 10 * 1024 * 1024  # event data larger than this is a mistake, not an event
+
+
+def read_text_arg(value: str, option: str) -> str:
+    """`@FILE` reads the file, `@-` reads stdin, anything else is the value itself."""
+    if not value.startswith("@"):
+        return value
+    source = value[1:]
+    if source == "-":
+        raw = sys.stdin.buffer.read(MAX_DATA_BYTES + 1)
+        where = "standard input"
+    else:
+        path = Path(source).expanduser()
+        where = str(path)
+        try:
+            with path.open("rb") as f:
+                raw = f.read(MAX_DATA_BYTES + 1)
+        except IsADirectoryError:
+            raise UsageError(f"{option} {value}: {path} is a directory, not a file") from None
+        except OSError as exc:
+            raise UsageError(f"{option} {value}: cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_DATA_BYTES:
+        raise UsageError(f"{option}: {where} is larger than {MAX_DATA_BYTES // (1024 * 1024)} MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{option}: {where} is not UTF-8 text (byte {exc.start})") from None
+
+
+def parse_data(value: str) -> dict[str, Any]:
+    """--data: a JSON object, inline or from @FILE / @- (stdin)."""
+    text = read_text_arg(value, "--data")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_DATA_BYTES:
+        raise UsageError(f"--data is larger than {MAX_DATA_BYTES // (1024 * 1024)} MiB")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--data is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            """: pass an object, e.g. --data '{"updated_tags": ["latest"]}'"""
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"--data must be a JSON object, got {type(data).__name__}: "
+            """e.g. --data '{"updated_tags": ["latest"]}'"""
+        )
+    return data
+
+
+def parse_set(assignments: Sequence[str]) -> list[tuple[list[str], Any]]:
+    """--set KEY=VALUE: the value is JSON when it parses as JSON, else a string; a dotted key
+    nests (trigger_metadata.ref=refs/heads/main)."""
+    parsed = []
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        path = key.strip().split(".")
+        if not sep or not all(path):
+            raise UsageError(
+                f"--set {item!r}: expected KEY=VALUE, e.g. --set build_id=abc123 or "
+                "--set trigger_metadata.ref=refs/heads/main"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        parsed.append((path, value))
+    return parsed
+
+
+def merge_fields(
+    base: Mapping[str, Any], assignments: Sequence[tuple[list[str], Any]]
+) -> dict[str, Any]:
+    """`base` with each --set applied in order, creating nested objects as needed."""
+    result = json.loads(json.dumps(base))  # a deep copy of plain JSON data
+    for path, value in assignments:
+        target = result
+        for i, part in enumerate(path[:-1]):
+            child = target.get(part)
+            if child is None:
+                child = target[part] = {}
+            elif not isinstance(child, dict):
+                dotted = ".".join(path[: i + 1])
+                raise UsageError(f"--set {'.'.join(path)}: {dotted} is not an object, cannot set a key in it")
+            target = child
+        target[path[-1]] = value
+    return result

@@ -1,0 +1,302 @@
+"""The method contract (validate a config, make one attempt), secret references, and the
+one HTTP helper every HTTP method posts through."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from quaynotify import __version__
+from quaynotify.errors import DeliveryError
+
+if TYPE_CHECKING:
+    import httpx
+
+MASK = "********"
+USER_AGENT = f"quaynotify/{__version__}"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One key of a method's config, as Quay names it."""
+
+    name: str
+    help: str
+    required: bool = True
+    secret: bool = False  # masked in every output; may be written env:NAME or file:PATH
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a method delivers: the event data and its rendered messages, ready to send."""
+
+    delivery_id: str
+    event: str
+    repository: str
+    data: Mapping[str, Any]
+    summary: str
+    level: str
+    html: str = ""
+    text: str = ""
+    performer: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What would be sent (`--dry-run`), with secrets masked."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+    body: Any
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """What a method may use for one attempt: handed in, never looked up."""
+
+    timeout: float
+    client: httpx.Client | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A successful attempt: the status code (HTTP or SMTP) and a short description."""
+
+    status: int | None
+    message: str
+
+
+Secret = Callable[[str], str]
+
+
+class Method(ABC):
+    """A delivery method: Quay's wire name, config fields, validation and one attempt."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    fields: ClassVar[tuple[FieldSpec, ...]]
+    needs_http: ClassVar[bool] = False
+
+    def __init__(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+        self.config = config
+        self.settings = settings
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+    ) -> Self:
+        """Validate `config` with Quay's messages (ValidationError) and build the method."""
+        unknown = sorted(set(config) - {f.name for f in cls.fields})
+        if unknown:
+            from quaynotify.errors import ValidationError
+
+            known = ", ".join(f.name for f in cls.fields)
+            raise ValidationError(
+                f"unknown config key {unknown[0]!r} for method {cls.name}: expected {known}"
+            )
+        cls.validate(config, settings, repository=repository)
+        return cls(config, settings)
+
+    @classmethod
+    @abstractmethod
+    def validate(
+        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+    ) -> None: ...
+
+    @abstractmethod
+    def preview(self, notification: Notification) -> Preview: ...
+
+    @abstractmethod
+    def send(self, notification: Notification, ctx: SendContext) -> Sent:
+        """Make exactly one attempt: return Sent, or raise DeliveryError."""
+
+    def secret(self, key: str) -> str:
+        """The value of a config key, with an env:/file: reference resolved."""
+        return resolve_secret(str(self.config.get(key, "")), key)
+
+    def masked(self, key: str) -> str:
+        return mask_secret(str(self.config.get(key, "")))
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+
+def resolve_secret(value: str, key: str = "value") -> str:
+    """`env:NAME` reads the environment, `file:PATH` reads a file; anything else is literal."""
+    if value.startswith("env:"):
+        name = value[4:]
+        resolved = os.environ.get(name)
+        if not resolved:
+            raise DeliveryError(
+                f"{key} refers to environment variable {name}, which is not set",
+                retryable=False,
+            )
+        return resolved
+    if value.startswith("file:"):
+        path = os.path.expanduser(value[5:])
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise DeliveryError(f"{key} refers to file {path}: {reason}", retryable=False) from None
+    return value
+
+
+def is_reference(value: str) -> bool:
+    return value.startswith(("env:", "file:"))
+
+
+def mask_secret(value: str) -> str:
+    """A reference names where the secret is and is safe to show; a literal never is."""
+    if not value or is_reference(value):
+        return value
+    return MASK
+
+
+def mask_url(url: str, secrets: tuple[str, ...] = ()) -> str:
+    """A URL safe to print: secrets, a userinfo password and query values replaced by a mask."""
+    for secret in secrets:
+        if secret:
+            url = url.replace(secret, MASK)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        query = urlencode([(k, MASK) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# -- the HTTP helper ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A JSON POST. `label` is Quay's name for the method in messages; `secrets` are scrubbed
+    from every message and every displayed URL."""
+
+    url: str
+    body: Any
+    label: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def display_url(self) -> str:
+        return mask_url(self.url, self.secrets)
+
+    def all_headers(self, delivery_id: str) -> dict[str, str]:
+        # Quay sends "Content-type: application/json"; header names are case-insensitive.
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "webhook-id": delivery_id,
+            **self.headers,
+        }
+
+
+class HttpMethod(Method):
+    """A method that sends one JSON POST per attempt through the shared client."""
+
+    needs_http = True
+
+    @abstractmethod
+    def request(self, notification: Notification, secret: Secret) -> HttpRequest:
+        """Build the request; `secret(key)` gives a config value with references resolved."""
+
+    def preview(self, notification: Notification) -> Preview:
+        req = self.request(notification, self._preview_secret)
+        headers = {
+            k: (MASK if k.lower() == "authorization" else v)
+            for k, v in req.all_headers(notification.delivery_id).items()
+        }
+        return Preview(self.name, f"POST {req.display_url}", headers, req.body)
+
+    def _preview_secret(self, key: str) -> str:
+        return self.masked(key) or MASK
+
+    def send(self, notification: Notification, ctx: SendContext) -> Sent:
+        req = self.request(notification, self.secret)
+        return post_json(ctx, req, notification.delivery_id)
+
+
+def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
+    """POST `req.body` as Quay does (json.dumps, default separators, ASCII) and classify the
+    answer: 2xx is success, anything else a DeliveryError saying whether to retry."""
+    import httpx
+
+    assert ctx.client is not None, "HTTP methods need the shared client"
+    where = f"{req.label} to url: {req.display_url}"
+    content = json.dumps(req.body).encode("ascii")
+    try:
+        response = ctx.client.post(
+            req.url,
+            content=content,
+            headers=req.all_headers(delivery_id),
+            timeout=ctx.timeout,
+        )
+    except httpx.TimeoutException:
+        raise DeliveryError(f"timed out after {ctx.timeout:g}s: {where}", transient=True) from None
+    except httpx.TransportError as exc:
+        reason = _scrub(str(exc) or type(exc).__name__, req)
+        raise DeliveryError(f"{reason}: {where}", transient=True) from None
+    except httpx.HTTPError as exc:  # pragma: no cover - e.g. an invalid URL caught late
+        raise DeliveryError(f"{_scrub(str(exc), req)}: {where}", retryable=False) from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return Sent(status, f"{status} {response.reason_phrase}".strip())
+    if 300 <= status < 400:
+        location = response.headers.get("location", "")
+        target = mask_url(location, req.secrets) if location else "no Location header"
+        raise DeliveryError(
+            f"{status} response for {where} (redirects are not followed; it points to {target})",
+            status=status,
+        )
+    raise DeliveryError(
+        f"{status} response for {where}",
+        status=status,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        transient=status in (408, 425, 429) or status >= 500,
+    )
+
+
+def _scrub(message: str, req: HttpRequest) -> str:
+    message = message.replace(req.url, req.display_url)
+    for secret in req.secrets:
+        if secret:
+            message = message.replace(secret, MASK)
+    return message
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Retry-After as delay-seconds or an HTTP-date, in seconds from now (never negative)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))

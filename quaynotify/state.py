@@ -1,0 +1,347 @@
+"""The state database (SQLite): the journal of deliveries and attempts, and rule health."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from quaynotify.errors import NotFoundError, StateError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS delivery (
+    id          TEXT PRIMARY KEY,
+    created     REAL NOT NULL,
+    updated     REAL NOT NULL,
+    event       TEXT NOT NULL,
+    repository  TEXT NOT NULL,
+    rule_id     TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    error       TEXT,
+    performer   TEXT,
+    data        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_created ON delivery (created);
+CREATE INDEX IF NOT EXISTS delivery_rule ON delivery (rule_id, created);
+CREATE TABLE IF NOT EXISTS attempt (
+    delivery_id TEXT NOT NULL REFERENCES delivery (id) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,
+    started     REAL NOT NULL,
+    duration    REAL NOT NULL,
+    ok          INTEGER NOT NULL,
+    status      INTEGER,
+    message     TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, number)
+);
+CREATE TABLE IF NOT EXISTS rule_health (
+    rule_id     TEXT PRIMARY KEY,
+    failures    INTEGER NOT NULL DEFAULT 0,
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    updated     REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a delivery: what happened, when, how long it took."""
+
+    number: int
+    started: float  # epoch seconds
+    duration: float
+    ok: bool
+    status: int | None  # HTTP status or SMTP reply code, when there was one
+    message: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One rule x one event, as journaled. `status` is succeeded, failed or skipped."""
+
+    id: str
+    event: str
+    repository: str
+    rule_id: str
+    method: str
+    status: str
+    data: dict[str, Any]
+    error: str | None = None
+    performer: str | None = None
+    attempts: tuple[Attempt, ...] = ()
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class RuleHealth:
+    rule_id: str
+    failures: int
+    disabled: bool
+    last_error: str | None
+
+
+class State:
+    """A connection to the state database, opened on first use; safe across processes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / "state.db"
+        self._conn: sqlite3.Connection | None = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        import sqlite3
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._migrate(conn)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(
+                f"cannot open the state database {self.path}: {exc}: "
+                "check the path, or point --state-dir at a writable directory"
+            ) from exc
+        self._conn = conn
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        # WAL lets many processes read while one writes; the mode is stored in the file.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                # executescript() would commit our transaction: run the statements one by one.
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        import sqlite3
+
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot write the state database {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        import sqlite3
+
+        try:
+            return self._connect().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read the state database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- journal ----------------------------------------------------------------------------
+
+    def record(
+        self, deliveries: Sequence[DeliveryRecord], *, disable_after: int | None = None
+    ) -> list[str]:
+        """Journal deliveries and their attempts; a replayed id continues its attempt numbers.
+
+        With `disable_after`, each delivery also counts towards its rule's consecutive
+        failures (skipped ones do not); returns the ids of rules this disabled."""
+        newly_disabled: list[str] = []
+        if not deliveries:
+            return newly_disabled
+        with self._write() as conn:
+            for d in deliveries:
+                conn.execute(
+                    "INSERT INTO delivery (id, created, updated, event, repository, rule_id,"
+                    " method, status, error, performer, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET updated = excluded.updated,"
+                    " rule_id = excluded.rule_id, method = excluded.method,"
+                    " status = excluded.status, error = excluded.error",
+                    (
+                        d.id,
+                        d.created,
+                        d.updated,
+                        d.event,
+                        d.repository,
+                        d.rule_id,
+                        d.method,
+                        d.status,
+                        d.error,
+                        d.performer,
+                        json.dumps(d.data),
+                    ),
+                )
+                (base,) = conn.execute(
+                    "SELECT COALESCE(MAX(number), 0) FROM attempt WHERE delivery_id = ?", (d.id,)
+                ).fetchone()
+                conn.executemany(
+                    "INSERT INTO attempt (delivery_id, number, started, duration, ok, status,"
+                    " message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (d.id, base + i, a.started, a.duration, a.ok, a.status, a.message)
+                        for i, a in enumerate(d.attempts, start=1)
+                    ],
+                )
+                if disable_after is not None and d.status != "skipped":
+                    if self._count(conn, d.rule_id, d.ok, d.error, disable_after):
+                        newly_disabled.append(d.rule_id)
+        return newly_disabled
+
+    def deliveries(
+        self,
+        *,
+        failed: bool = False,
+        rule_id: str | None = None,
+        event: str | None = None,
+        since: float | None = None,
+        limit: int | None = 50,
+    ) -> list[DeliveryRecord]:
+        """Journaled deliveries, newest first, with their attempt counts (not the attempts)."""
+        where, params = [], []  # type: tuple[list[str], list[Any]]
+        if failed:
+            where.append("status != 'succeeded'")
+        if rule_id:
+            where.append("rule_id = ?")
+            params.append(rule_id)
+        if event:
+            where.append("event = ?")
+            params.append(event)
+        if since is not None:
+            where.append("updated >= ?")
+            params.append(since)
+        sql = "SELECT * FROM delivery"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY updated DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._read(sql, params)
+        return [self._delivery(row, self._attempts(row[0])) for row in rows]
+
+    def delivery(self, id_or_prefix: str) -> DeliveryRecord:
+        """One journaled delivery with every attempt; any unique prefix of its id."""
+        prefix = id_or_prefix.strip().lower()
+        rows = self._read(
+            "SELECT * FROM delivery WHERE id >= ? AND id < ? LIMIT 2", (prefix, prefix + "\uffff")
+        )
+        if not rows or not prefix:
+            raise NotFoundError(
+                f"no delivery with id {id_or_prefix!r} in the journal: run `quaynotify log` to list them"
+            )
+        if len(rows) > 1:
+            raise NotFoundError(f"delivery id prefix {id_or_prefix!r} is ambiguous: give more of it")
+        return self._delivery(rows[0], self._attempts(rows[0][0]))
+
+    def _attempts(self, delivery_id: str) -> tuple[Attempt, ...]:
+        rows = self._read(
+            "SELECT number, started, duration, ok, status, message FROM attempt"
+            " WHERE delivery_id = ? ORDER BY number",
+            (delivery_id,),
+        )
+        return tuple(Attempt(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows)
+
+    @staticmethod
+    def _delivery(row: Sequence[Any], attempts: tuple[Attempt, ...]) -> DeliveryRecord:
+        (id_, created, updated, event, repository, rule_id, method, status, error, performer,
+         data) = row  # fmt: skip
+        return DeliveryRecord(
+            id=id_,
+            event=event,
+            repository=repository,
+            rule_id=rule_id,
+            method=method,
+            status=status,
+            data=json.loads(data),
+            error=error,
+            performer=performer,
+            attempts=attempts,
+            created=created,
+            updated=updated,
+        )
+
+    def prune(self, keep_days: float, *, now: float | None = None) -> int:
+        """Forget deliveries older than `keep_days`; returns how many were removed."""
+        cutoff = (time.time() if now is None else now) - keep_days * 86400
+        with self._write() as conn:
+            return conn.execute("DELETE FROM delivery WHERE updated < ?", (cutoff,)).rowcount
+
+    # -- rule health (the failure breaker) ----------------------------------------------------
+
+    def health(self, rule_ids: Sequence[str] | None = None) -> dict[str, RuleHealth]:
+        rows = self._read("SELECT rule_id, failures, disabled, last_error FROM rule_health")
+        wanted = None if rule_ids is None else set(rule_ids)
+        return {
+            r[0]: RuleHealth(r[0], r[1], bool(r[2]), r[3])
+            for r in rows
+            if wanted is None or r[0] in wanted
+        }
+
+    @staticmethod
+    def _count(
+        conn: sqlite3.Connection, rule_id: str, ok: bool, error: str | None, disable_after: int
+    ) -> bool:
+        """Count one delivery towards the rule's breaker; True when this one disabled it."""
+        now = time.time()
+        if ok:
+            conn.execute(
+                "INSERT INTO rule_health (rule_id, failures, disabled, last_error, updated)"
+                " VALUES (?, 0, 0, NULL, ?) ON CONFLICT (rule_id) DO UPDATE SET"
+                " failures = 0, disabled = 0, last_error = NULL, updated = excluded.updated",
+                (rule_id, now),
+            )
+            return False
+        failures, disabled = conn.execute(
+            "INSERT INTO rule_health (rule_id, failures, disabled, last_error, updated)"
+            " VALUES (?, 1, 0, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET"
+            " failures = failures + 1, last_error = excluded.last_error,"
+            " updated = excluded.updated RETURNING failures, disabled",
+            (rule_id, error, now),
+        ).fetchone()
+        if disable_after > 0 and failures >= disable_after and not disabled:
+            conn.execute("UPDATE rule_health SET disabled = 1 WHERE rule_id = ?", (rule_id,))
+            return True
+        return False
+
+    def reset(self, rule_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM rule_health WHERE rule_id = ?", (rule_id,))

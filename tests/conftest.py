@@ -1,0 +1,71 @@
+"""Shared fixtures: every test gets its own config and state, and never touches the real home."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from quaynotify.cli import run
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Config and state in a temp dir; HOME and XDG dirs too, so a stray default path lands
+    there instead of in the real home (and the guard below notices)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("QUAYNOTIFY_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("QUAYNOTIFY_STATE_DIR", str(tmp_path / "state"))
+    for var in ("NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "QUAYNOTIFY_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    yield tmp_path
+    assert not (home / "xdg_config_home" / "quaynotify").exists(), "a test wrote the home config"
+
+
+@pytest.fixture
+def config_file(isolated: Path) -> Path:
+    return isolated / "config.toml"
+
+
+@pytest.fixture
+def state_dir(isolated: Path) -> Path:
+    return isolated / "state"
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run the CLI in-process through its real error boundary; `stdin=` feeds standard input."""
+
+    def invoke(*args: str, stdin: str | bytes | None = None) -> Result:
+        if stdin is not None:
+            raw = stdin.encode() if isinstance(stdin, str) else stdin
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
