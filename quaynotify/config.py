@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 import uuid
@@ -9,9 +10,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
+
+if TYPE_CHECKING:
+    from quaynotify.methods.base import Authorized
 
 # Top-level tables the file may hold; anything else is most likely a typo.
 KNOWN_TABLES = ("server", "delivery", "journal", "smtp", "webhook", "teams", "orgs", "rule")
@@ -89,7 +93,9 @@ def parse(data: bytes, path: Path) -> Config:
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config {path} is not UTF-8 text (byte {exc.start}): fix its encoding") from None
+        raise ConfigError(
+            f"config {path} is not UTF-8 text (byte {exc.start}): fix its encoding"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
     return _from_document(doc, path)
@@ -104,7 +110,9 @@ def _from_document(doc: dict[str, Any], path: Path) -> Config:
             )
     server = _settings(doc, "server", Server, where)
     if server.scheme not in ("http", "https"):
-        raise ConfigError(f"{where}: [server] scheme must be \"http\" or \"https\", got {server.scheme!r}")
+        raise ConfigError(
+            f'{where}: [server] scheme must be "http" or "https", got {server.scheme!r}'
+        )
     delivery = _settings(doc, "delivery", DeliverySettings, where)
     _check_delivery(delivery, where)
     journal = _table(doc, "journal", where)
@@ -146,9 +154,9 @@ def _settings(doc: Mapping[str, Any], name: str, cls: type[Any], where: str) -> 
         else:
             ok = _is_number(value)
         if not ok:
+            kind = {"str": "string", "int": "whole number", "float": "number"}
             raise ConfigError(
-                f"{where}: [{name}] {key} must be a {type(default).__name__.replace('str', 'string')}"
-                f", got {value!r}"
+                f"{where}: [{name}] {key} must be a {kind[type(default).__name__]}, got {value!r}"
             )
         values[key] = float(value) if isinstance(default, float) else value
     return cls(**values)
@@ -171,7 +179,9 @@ def _check_delivery(d: DeliverySettings, where: str) -> None:
         if not ok:
             raise ConfigError(f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}")
     if d.retry_on not in RETRY_ON:
-        raise ConfigError(f"{where}: [delivery] retry_on must be \"any\" or \"transient\", got {d.retry_on!r}")
+        raise ConfigError(
+            f'{where}: [delivery] retry_on must be "any" or "transient", got {d.retry_on!r}'
+        )
 
 
 def _rule(raw: Any, index: int, where: str) -> Rule:
@@ -197,7 +207,9 @@ def _rule(raw: Any, index: int, where: str) -> Rule:
     from quaynotify.methods import METHODS
 
     if raw["event"] not in EVENTS:
-        raise ConfigError(f"{at}: unknown event {raw['event']!r}: run `quaynotify events` to list them")
+        raise ConfigError(
+            f"{at}: unknown event {raw['event']!r}: run `quaynotify events` to list them"
+        )
     if raw["method"] not in METHODS:
         raise ConfigError(
             f"{at}: unknown method {raw['method']!r}: run `quaynotify methods` to list them"
@@ -222,10 +234,14 @@ def find_rule(rules: Sequence[Rule], id_or_prefix: str) -> Rule:
     if exact:
         return exact[0]
     if not found:
-        raise NotFoundError(f"no rule with id {id_or_prefix!r}: run `quaynotify rule list` to see them")
+        raise NotFoundError(
+            f"no rule with id {id_or_prefix!r}: run `quaynotify rule list` to see them"
+        )
     if len(found) > 1:
         ids = ", ".join(r.id for r in found[:3])
-        raise NotFoundError(f"rule id prefix {id_or_prefix!r} is ambiguous ({ids}...): give more of it")
+        raise NotFoundError(
+            f"rule id prefix {id_or_prefix!r} is ambiguous ({ids}...): give more of it"
+        )
     return found[0]
 
 
@@ -241,6 +257,7 @@ def new_rule(
     method_config: Mapping[str, Any],
     event_config: Mapping[str, Any],
     title: str | None = None,
+    authorized: Authorized | None = None,
 ) -> Rule:
     """A new rule with a fresh id, validated as Quay validates it when it is created."""
     rule = Rule(
@@ -252,10 +269,10 @@ def new_rule(
         event_config=dict(event_config),
         title=title or None,
     )
-    return validate_rule(config, rule)
+    return validate_rule(config, rule, authorized=authorized)
 
 
-def validate_rule(config: Config, rule: Rule) -> Rule:
+def validate_rule(config: Config, rule: Rule, *, authorized: Authorized | None = None) -> Rule:
     """Check a rule fully (method config with Quay's messages, event filter); returns it
     with its event config normalised as Quay stores it. Raises ValidationError."""
     from quaynotify.events import get_event, parse_repository
@@ -264,7 +281,9 @@ def validate_rule(config: Config, rule: Rule) -> Rule:
     parse_repository(rule.repository)
     event = get_event(rule.event)
     method = get_method(rule.method)
-    method.from_config(rule.config, config.tables, repository=rule.repository)
+    method.from_config(
+        rule.config, config.tables, repository=rule.repository, authorized=authorized
+    )
     event_config = event.validate_config(rule.event_config)
     if event_config == rule.event_config:
         return rule
@@ -316,10 +335,8 @@ def _atomic_write(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -425,4 +442,3 @@ def render_rule(rule: Rule) -> str:
     if not rule.enabled:
         lines.append("enabled = false")
     return "\n".join(lines) + "\n"
-

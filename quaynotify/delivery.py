@@ -4,6 +4,7 @@ sharing one HTTP client), journal every attempt and trip the failure breaker."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,9 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 from quaynotify.config import Config, DeliverySettings, Rule
 from quaynotify.errors import DeliveryError, QuaynotifyError
-from quaynotify.events import Event, build_event_data, get_event, parse_repository
+from quaynotify.events import (
+    Event,
+    build_event_data,
+    get_event,
+    parse_repository,
+    sample_event_data,
+)
 from quaynotify.methods import get_method
-from quaynotify.methods.base import Method, Notification, Preview, SendContext, Sent
+from quaynotify.methods.base import (
+    HttpMethod,
+    Method,
+    Notification,
+    Preview,
+    SendContext,
+    Sent,
+    TlsSettings,
+)
 from quaynotify.state import Attempt, DeliveryRecord, State
 
 if TYPE_CHECKING:
@@ -136,24 +151,34 @@ class Outcome:
 
 
 def make_event_data(
-    config: Config, event_name: str, repository: str, fields: Mapping[str, Any]
+    config: Config,
+    event_name: str,
+    repository: str,
+    fields: Mapping[str, Any],
+    *,
+    sample: bool = False,
 ) -> dict[str, Any]:
-    """Quay's event data: the common repository fields with the event's fields over them."""
+    """Quay's event data: the common repository fields with the event's fields over them.
+    With `sample`, `fields` start from Quay's sample data and our defaults are not added."""
     event = get_event(event_name)
     parse_repository(repository)
     event.check(fields)
     return build_event_data(
-        event, repository, fields, hostname=config.server.hostname, scheme=config.server.scheme
+        event,
+        repository,
+        fields,
+        hostname=config.server.hostname,
+        scheme=config.server.scheme,
+        defaults=not sample,
     )
 
 
 def sample_data(config: Config, rule: Rule) -> dict[str, Any]:
     """What Quay's "Test Notification" sends for this rule."""
-    event = get_event(rule.event)
-    return build_event_data(
-        event,
+    return sample_event_data(
+        get_event(rule.event),
         rule.repository,
-        event.sample(rule.event_config),
+        rule.event_config,
         hostname=config.server.hostname,
         scheme=config.server.scheme,
     )
@@ -215,9 +240,7 @@ def plan(
     return planned
 
 
-def select(
-    config: Config, event_name: str, repository: str, data: Mapping[str, Any]
-) -> list[Rule]:
+def select(config: Config, event_name: str, repository: str, data: Mapping[str, Any]) -> list[Rule]:
     """The enabled rules for this repository and event whose event filter lets it through."""
     event = get_event(event_name)
     return [
@@ -230,18 +253,52 @@ def select(
 # -- running ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def http_client(planned: Sequence[Planned], concurrency: int) -> Iterator[httpx.Client | None]:
-    """One client for the whole run, opened only when some method speaks HTTP."""
-    if not any(p.method is not None and p.method.needs_http for p in planned):
-        yield None
-        return
-    import httpx
+class Clients:
+    """The HTTP clients of one run: one shared by every request with default TLS settings,
+    and one per distinct client certificate / CA bundle, made when first needed."""
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    # TLS is always verified; redirects are reported, not followed (DESIGN section 4).
-    with httpx.Client(limits=limits, follow_redirects=False, trust_env=True) as client:
-        yield client
+    def __init__(self, concurrency: int) -> None:
+        self._concurrency = concurrency
+        self._clients: dict[TlsSettings, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tls: TlsSettings) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(tls)
+            if client is None:
+                import httpx
+
+                n = self._concurrency
+                client = httpx.Client(
+                    # TLS is always verified; redirects are reported, not followed (DESIGN 4).
+                    verify=True if tls == TlsSettings() else tls.ssl_context(),
+                    limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+                    follow_redirects=False,
+                    trust_env=True,
+                )
+                self._clients[tls] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+@contextmanager
+def http_clients(concurrency: int) -> Iterator[Clients]:
+    clients = Clients(concurrency)
+    try:
+        yield clients
+    finally:
+        clients.close()
+
+
+def send_extras(config: Config, state: State) -> dict[str, Any]:
+    """What methods need besides the HTTP client, handed to them in SendContext.extra (they
+    never look up config or state themselves). Keep each entry cheap until it is used."""
+    return {}
 
 
 def deliver(
@@ -252,6 +309,7 @@ def deliver(
     deadline: float | None = None,
     clock: Clock = Clock(),
     on_done: Callable[[DeliveryRecord], None] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[DeliveryRecord]:
     """Deliver every planned notification, each with its own retry loop, at most
     `concurrency` at a time. Returns records in the order planned, whatever order they end in.
@@ -260,10 +318,11 @@ def deliver(
         return []
     absolute = None if deadline is None else clock.monotonic() + deadline
     results: list[DeliveryRecord | None] = [None] * len(planned)
-    with http_client(planned, concurrency) as client:
+    with http_clients(concurrency) as clients:
 
         def one(index: int) -> tuple[int, DeliveryRecord]:
-            return index, _deliver_one(planned[index], policy, client, absolute, clock)
+            ctx = SendContext(timeout=policy.timeout, extra=extra or {})
+            return index, _deliver_one(planned[index], policy, ctx, clients, absolute, clock)
 
         workers = min(concurrency, len(planned))
         if workers == 1:
@@ -293,7 +352,8 @@ def deliver(
 def _deliver_one(
     p: Planned,
     policy: RetryPolicy,
-    client: httpx.Client | None,
+    ctx: SendContext,
+    clients: Clients,
     deadline: float | None,
     clock: Clock,
 ) -> DeliveryRecord:
@@ -312,9 +372,14 @@ def _deliver_one(
     if p.method is None:
         return replace(base, status="skipped" if p.skip else "failed", error=p.problem)
     method = p.method
+    if isinstance(method, HttpMethod):
+        try:
+            ctx = replace(ctx, client=clients.get(method.tls()))
+        except DeliveryError as exc:
+            return replace(base, error=exc.message, updated=clock.wall())
 
     def send(timeout: float) -> Sent:
-        return method.send(n, SendContext(timeout=timeout, client=client))
+        return method.send(n, replace(ctx, timeout=timeout))
 
     attempts, error = attempt_with_retries(send, policy, deadline=deadline, clock=clock)
     return replace(
@@ -355,12 +420,16 @@ def run(
     newly_disabled: list[str] = []
 
     def journal(record: DeliveryRecord) -> None:
-        newly_disabled.extend(
-            state.record([record], disable_after=config.delivery.disable_after)
-        )
+        newly_disabled.extend(state.record([record], disable_after=config.delivery.disable_after))
 
     records = deliver(
-        planned, policy, concurrency=concurrency, deadline=deadline, clock=clock, on_done=journal
+        planned,
+        policy,
+        concurrency=concurrency,
+        deadline=deadline,
+        clock=clock,
+        on_done=journal,
+        extra=send_extras(config, state),
     )
     return records, newly_disabled
 
@@ -372,6 +441,7 @@ def emit(
     repository: str,
     fields: Mapping[str, Any],
     *,
+    sample: bool = False,
     performer: str | None = None,
     dry_run: bool = False,
     policy: RetryPolicy | None = None,
@@ -380,7 +450,7 @@ def emit(
     clock: Clock = Clock(),
 ) -> Outcome:
     """Build the event, deliver it to every matching rule, journal it all."""
-    data = make_event_data(config, event_name, repository, fields)
+    data = make_event_data(config, event_name, repository, fields, sample=sample)
     rules = select(config, event_name, repository, data)
     return dispatch(
         config,

@@ -306,9 +306,11 @@ def _fields(names: str) -> tuple[Field, ...]:
 
 
 def _sample_priority(event_config: Mapping[str, Any]) -> str:
-    """Quay's get_priority_for_index(level); its default "Critical" is no index: "Unknown"."""
+    """Quay's get_priority_for_index(event_config.get("level", "Critical"))."""
+    if "level" not in event_config:
+        return "Unknown"  # Quay's default "Critical" is a name, not an index
     try:
-        return PRIORITIES[priority_index(event_config.get("level", "Critical"))]
+        return PRIORITIES[priority_index(event_config["level"])]
     except ValidationError:
         return "Unknown"
 
@@ -514,8 +516,18 @@ def common_fields(
 
 
 def build_event_data(
-    event: Event, repository: str, fields: Mapping[str, Any], *, hostname: str, scheme: str
+    event: Event,
+    repository: str,
+    fields: Mapping[str, Any],
+    *,
+    hostname: str,
+    scheme: str,
+    defaults: bool = True,
 ) -> dict[str, Any]:
+    """Common fields, then (unless `defaults` is false, as for sample data) the event's
+    defaults, then `fields` over them."""
+    if not defaults:
+        return _event_data(event, repository, dict(fields), hostname, scheme)
     own = event.defaults()
     if event.repo_key is not None:
         own[event.repo_key] = parse_repository(repository)[1]

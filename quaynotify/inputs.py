@@ -92,7 +92,9 @@ def merge_fields(
                 child = target[part] = {}
             elif not isinstance(child, dict):
                 dotted = ".".join(path[: i + 1])
-                raise UsageError(f"--set {'.'.join(path)}: {dotted} is not an object, cannot set a key in it")
+                raise UsageError(
+                    f"--set {'.'.join(path)}: {dotted} is not an object, cannot set a key in it"
+                )
             target = child
         target[path[-1]] = value
     return result

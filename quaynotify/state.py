@@ -44,6 +44,27 @@ CREATE TABLE IF NOT EXISTS attempt (
     message     TEXT NOT NULL,
     PRIMARY KEY (delivery_id, number)
 );
+CREATE TABLE IF NOT EXISTS inbox (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    repository  TEXT,
+    delivery_id TEXT,
+    metadata    TEXT NOT NULL,
+    created     REAL NOT NULL,
+    dismissed   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbox_target ON inbox (target_kind, target, created);
+CREATE TABLE IF NOT EXISTS authorized_email (
+    repository   TEXT NOT NULL,
+    email        TEXT NOT NULL,
+    code         TEXT NOT NULL UNIQUE,
+    confirmed    INTEGER NOT NULL DEFAULT 0,
+    created      REAL NOT NULL,
+    confirmed_at REAL,
+    PRIMARY KEY (repository, email)
+);
 CREATE TABLE IF NOT EXISTS rule_health (
     rule_id     TEXT PRIMARY KEY,
     failures    INTEGER NOT NULL DEFAULT 0,
@@ -113,9 +134,7 @@ class State:
 
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 self._migrate(conn)
@@ -147,7 +166,8 @@ class State:
             raise
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: writers queue on the busy timeout)."""
         import sqlite3
 
         conn = self._connect()
@@ -162,7 +182,8 @@ class State:
         except sqlite3.Error as exc:
             raise StateError(f"cannot write the state database {self.path}: {exc}") from exc
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one query, outside any explicit transaction."""
         import sqlite3
 
         try:
@@ -187,7 +208,7 @@ class State:
         newly_disabled: list[str] = []
         if not deliveries:
             return newly_disabled
-        with self._write() as conn:
+        with self.write() as conn:
             for d in deliveries:
                 conn.execute(
                     "INSERT INTO delivery (id, created, updated, event, repository, rule_id,"
@@ -221,9 +242,9 @@ class State:
                         for i, a in enumerate(d.attempts, start=1)
                     ],
                 )
-                if disable_after is not None and d.status != "skipped":
-                    if self._count(conn, d.rule_id, d.ok, d.error, disable_after):
-                        newly_disabled.append(d.rule_id)
+                counts = disable_after is not None and d.status != "skipped"
+                if counts and self._count(conn, d.rule_id, d.ok, d.error, disable_after or 0):
+                    newly_disabled.append(d.rule_id)
         return newly_disabled
 
     def deliveries(
@@ -255,25 +276,28 @@ class State:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = self._read(sql, params)
+        rows = self.read(sql, params)
         return [self._delivery(row, self._attempts(row[0])) for row in rows]
 
     def delivery(self, id_or_prefix: str) -> DeliveryRecord:
         """One journaled delivery with every attempt; any unique prefix of its id."""
         prefix = id_or_prefix.strip().lower()
-        rows = self._read(
+        rows = self.read(
             "SELECT * FROM delivery WHERE id >= ? AND id < ? LIMIT 2", (prefix, prefix + "\uffff")
         )
         if not rows or not prefix:
             raise NotFoundError(
-                f"no delivery with id {id_or_prefix!r} in the journal: run `quaynotify log` to list them"
+                f"no delivery with id {id_or_prefix!r} in the journal: "
+                "run `quaynotify log` to list them"
             )
         if len(rows) > 1:
-            raise NotFoundError(f"delivery id prefix {id_or_prefix!r} is ambiguous: give more of it")
+            raise NotFoundError(
+                f"delivery id prefix {id_or_prefix!r} is ambiguous: give more of it"
+            )
         return self._delivery(rows[0], self._attempts(rows[0][0]))
 
     def _attempts(self, delivery_id: str) -> tuple[Attempt, ...]:
-        rows = self._read(
+        rows = self.read(
             "SELECT number, started, duration, ok, status, message FROM attempt"
             " WHERE delivery_id = ? ORDER BY number",
             (delivery_id,),
@@ -302,13 +326,13 @@ class State:
     def prune(self, keep_days: float, *, now: float | None = None) -> int:
         """Forget deliveries older than `keep_days`; returns how many were removed."""
         cutoff = (time.time() if now is None else now) - keep_days * 86400
-        with self._write() as conn:
+        with self.write() as conn:
             return conn.execute("DELETE FROM delivery WHERE updated < ?", (cutoff,)).rowcount
 
     # -- rule health (the failure breaker) ----------------------------------------------------
 
     def health(self, rule_ids: Sequence[str] | None = None) -> dict[str, RuleHealth]:
-        rows = self._read("SELECT rule_id, failures, disabled, last_error FROM rule_health")
+        rows = self.read("SELECT rule_id, failures, disabled, last_error FROM rule_health")
         wanted = None if rule_ids is None else set(rule_ids)
         return {
             r[0]: RuleHealth(r[0], r[1], bool(r[2]), r[3])
@@ -343,5 +367,5 @@ class State:
         return False
 
     def reset(self, rule_id: str) -> None:
-        with self._write() as conn:
+        with self.write() as conn:
             conn.execute("DELETE FROM rule_health WHERE rule_id = ?", (rule_id,))

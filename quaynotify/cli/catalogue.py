@@ -31,7 +31,7 @@ def events(
 
     Example: quaynotify events build_failure --sample
     """
-    from quaynotify.events import EVENTS, build_event_data, get_event
+    from quaynotify.events import EVENTS, get_event, sample_event_data
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -52,8 +52,8 @@ def events(
     e = get_event(event)
     if sample:
         conf = g.config()
-        data = build_event_data(
-            e, repo, e.sample({}), hostname=conf.server.hostname, scheme=conf.server.scheme
+        data = sample_event_data(
+            e, repo, {}, hostname=conf.server.hostname, scheme=conf.server.scheme
         )
         out.json(data)
         return

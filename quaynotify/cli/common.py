@@ -41,7 +41,9 @@ class Globals:
         return State(state_dir(self.state_dir))
 
     def output(self, as_json: bool = False) -> Output:
-        return Output(as_json=self.as_json or as_json, quiet=self.quiet, show_secrets=self.show_secrets)
+        return Output(
+            as_json=self.as_json or as_json, quiet=self.quiet, show_secrets=self.show_secrets
+        )
 
 
 def globals_of(ctx: typer.Context) -> Globals:

@@ -45,7 +45,7 @@ def emit(
     ] = False,
     performer: Annotated[
         str | None,
-        typer.Option("--performer", help="Who did it (\"NAME pushed ...\" in messages)."),
+        typer.Option("--performer", help='Who did it ("NAME pushed ..." in messages).'),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -96,6 +96,7 @@ def emit(
         event,
         repo,
         fields,
+        sample=sample,
         performer=performer,
         dry_run=dry_run,
         policy=policy,

@@ -61,10 +61,18 @@ def log(
     out.table(
         ["DELIVERY", "WHEN", "EVENT", "REPOSITORY", "METHOD", "STATUS", "ATTEMPTS", "DETAIL"],
         [
-            [d.id, _when(d.updated), d.event, d.repository, d.method, d.status,
-             len(d.attempts), detail(d)]
+            [
+                d.id,
+                _when(d.updated),
+                d.event,
+                d.repository,
+                d.method,
+                d.status,
+                len(d.attempts),
+                detail(d),
+            ]
             for d in records
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -103,8 +111,14 @@ def show(
     out.table(
         ["ATTEMPT", "STARTED", "DURATION", "OK", "STATUS", "MESSAGE"],
         [
-            [a.number, _when(a.started), f"{a.duration:.3f}s", "yes" if a.ok else "no",
-             a.status or "", a.message]
+            [
+                a.number,
+                _when(a.started),
+                f"{a.duration:.3f}s",
+                "yes" if a.ok else "no",
+                a.status or "",
+                a.message,
+            ]
             for a in d.attempts
-        ],  # fmt: skip
+        ],
     )

@@ -32,7 +32,8 @@ def add(
     ],
     title: Annotated[str | None, typer.Option("--title", help="Optional title.")] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="webhook: the URL to POST the event data to.")
+        str | None,
+        typer.Option("--url", help="webhook: URL to POST to. slack: incoming-webhook URL."),
     ] = None,
     template: Annotated[
         str | None,
@@ -41,6 +42,40 @@ def add(
             help="webhook: JSON body template with ${jsonpath} expressions "
             "(inline, or @FILE, or @- for stdin).",
         ),
+    ] = None,
+    client_cert: Annotated[
+        str | None,
+        typer.Option("--client-cert", help="webhook: client certificate (PEM) for this rule."),
+    ] = None,
+    client_key: Annotated[
+        str | None,
+        typer.Option("--client-key", help="webhook: private key (PEM) of --client-cert."),
+    ] = None,
+    room_id: Annotated[
+        str | None, typer.Option("--room-id", help="hipchat: the room number.")
+    ] = None,
+    notification_token: Annotated[
+        str | None,
+        typer.Option(
+            "--notification-token",
+            help="hipchat: room notification token (or env:NAME, file:PATH).",
+        ),
+    ] = None,
+    flow_api_token: Annotated[
+        str | None,
+        typer.Option("--flow-api-token", help="flowdock: flow API token (or env:NAME, file:PATH)."),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="hipchat, flowdock: API base URL [default: public API]."),
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option("--email", help="email: the address (authorize it first: `email authorize`)."),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="quay_notification: user:NAME, team:NAME or org:NAME."),
     ] = None,
     ref_regex: Annotated[
         str | None,
@@ -77,10 +112,19 @@ def add(
     g = globals_of(ctx)
     out = g.output(as_json)
     conf = g.config()
-    method_config: dict[str, Any] = {
+    given = {
         "url": url,
         "template": None if template is None else read_text_arg(template, "--template"),
+        "client_cert": client_cert,
+        "client_key": client_key,
+        "room_id": room_id,
+        "notification_token": notification_token,
+        "flow_api_token": flow_api_token,
+        "api_url": api_url,
+        "email": email,
+        "target": target,
     }
+    method_config = method_options(method, {k: v for k, v in given.items() if v is not None})
     event_config: dict[str, Any] = {"ref-regex": ref_regex, "level": level, "days": days}
     rule = cfg.new_rule(
         conf,
@@ -129,8 +173,10 @@ def list_(
         return
     out.table(
         ["ID", "REPOSITORY", "EVENT", "METHOD", "STATUS", "TITLE"],
-        [[r.id, r.repository, r.event, r.method, status(r, health.get(r.id)), r.title or ""]
-         for r in rules],  # fmt: skip
+        [
+            [r.id, r.repository, r.event, r.method, status(r, health.get(r.id)), r.title or ""]
+            for r in rules
+        ],
     )
 
 
@@ -250,6 +296,22 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def method_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The method config from the options given; an option the method does not take is an
+    error naming the ones it does."""
+    from quaynotify.errors import UsageError
+    from quaynotify.methods import get_method
+
+    keys = {f.name for f in get_method(method).fields}
+    for key in given:
+        if key not in keys:
+            takes = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(keys)) or "no options"
+            raise UsageError(
+                f"--{key.replace('_', '-')} does not apply to --method {method} (it takes {takes})"
+            )
+    return given
 
 
 def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:

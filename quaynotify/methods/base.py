@@ -76,6 +76,7 @@ class Sent:
 
 
 Secret = Callable[[str], str]
+Authorized = Callable[[str, str], bool]  # (repository, e-mail address) -> confirmed?
 
 
 class Method(ABC):
@@ -92,9 +93,18 @@ class Method(ABC):
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+        cls,
+        config: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        *,
+        repository: str,
+        authorized: Authorized | None = None,
     ) -> Self:
-        """Validate `config` with Quay's messages (ValidationError) and build the method."""
+        """Validate `config` with Quay's messages (ValidationError) and build the method.
+
+        `settings` is the whole config document (methods read their own tables from it).
+        `authorized` is given when a rule is being added: it answers whether an e-mail address
+        is confirmed for the repository (Quay checks that only at creation, and so do we)."""
         unknown = sorted(set(config) - {f.name for f in cls.fields})
         if unknown:
             from quaynotify.errors import ValidationError
@@ -103,13 +113,18 @@ class Method(ABC):
             raise ValidationError(
                 f"unknown config key {unknown[0]!r} for method {cls.name}: expected {known}"
             )
-        cls.validate(config, settings, repository=repository)
+        cls.validate(config, settings, repository=repository, authorized=authorized)
         return cls(config, settings)
 
     @classmethod
     @abstractmethod
     def validate(
-        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+        cls,
+        config: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        *,
+        repository: str,
+        authorized: Authorized | None = None,
     ) -> None: ...
 
     @abstractmethod
@@ -179,7 +194,9 @@ def mask_url(url: str, secrets: tuple[str, ...] = ()) -> str:
         netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
     query = parts.query
     if query:
-        query = urlencode([(k, MASK) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*")
+        query = urlencode(
+            [(k, MASK) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*"
+        )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -211,10 +228,49 @@ class HttpRequest:
         }
 
 
+@dataclass(frozen=True)
+class TlsSettings:
+    """Which CA bundle to trust and which client certificate to present; all None means the
+    defaults (the public CAs, no client certificate). Verification is never turned off."""
+
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def ssl_context(self) -> Any:
+        """An ssl.SSLContext for these settings; a DeliveryError when a file is unusable."""
+        import ssl
+
+        try:
+            if self.ca_bundle:
+                context = ssl.create_default_context(cafile=os.path.expanduser(self.ca_bundle))
+            else:
+                import certifi
+
+                context = ssl.create_default_context(cafile=certifi.where())
+            if self.client_cert:
+                context.load_cert_chain(
+                    os.path.expanduser(self.client_cert),
+                    os.path.expanduser(self.client_key) if self.client_key else None,
+                )
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise DeliveryError(
+                f"cannot load TLS files (ca_bundle={self.ca_bundle}, client_cert="
+                f"{self.client_cert}, client_key={self.client_key}): {reason}",
+                retryable=False,
+            ) from None
+        return context
+
+
 class HttpMethod(Method):
     """A method that sends one JSON POST per attempt through the shared client."""
 
     needs_http = True
+
+    def tls(self) -> TlsSettings:
+        """TLS settings for this method's requests; the default shares the common client."""
+        return TlsSettings()
 
     @abstractmethod
     def request(self, notification: Notification, secret: Secret) -> HttpRequest:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, QuaynotifyError, ValidationError
-from quaynotify.methods.base import FieldSpec, HttpMethod, HttpRequest, Notification, Secret
+from quaynotify.methods.base import (
+    Authorized,
+    FieldSpec,
+    HttpMethod,
+    HttpRequest,
+    Notification,
+    Secret,
+    TlsSettings,
+)
+
+WEBHOOK_TABLE_KEYS = ("ca_bundle", "client_cert", "client_key", "hostname_blocklist")
 
 
 class Webhook(HttpMethod):
@@ -20,11 +31,26 @@ class Webhook(HttpMethod):
             "POST body template: a JSON document with ${jsonpath} expressions (Quay's language)",
             required=False,
         ),
+        FieldSpec(
+            "client_cert",
+            "client certificate (PEM) presented over HTTPS, overriding [webhook] client_cert",
+            required=False,
+        ),
+        FieldSpec(
+            "client_key",
+            "private key (PEM) of client_cert, overriding [webhook] client_key",
+            required=False,
+        ),
     )
 
     @classmethod
     def validate(
-        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+        cls,
+        config: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        *,
+        repository: str,
+        authorized: Authorized | None = None,
     ) -> None:
         url = config.get("url")
         if not url:
@@ -43,6 +69,20 @@ class Webhook(HttpMethod):
         blocked = [h.lower() for h in _blocklist(settings)]
         if parts.hostname.lower() in blocked:
             raise ValidationError("Invalid webhook URL")
+        table = settings.get("webhook", {})
+        unknown = sorted(set(table) - set(WEBHOOK_TABLE_KEYS)) if isinstance(table, dict) else []
+        if not isinstance(table, dict) or unknown:
+            raise ValidationError(
+                f"[webhook] takes the keys {', '.join(WEBHOOK_TABLE_KEYS)}"
+                + (f"; {unknown[0]!r} is not one of them" if unknown else "")
+            )
+        tls = _tls(config, settings)
+        for key in ("ca_bundle", "client_cert", "client_key"):
+            value = getattr(tls, key)
+            if value and not os.path.isfile(os.path.expanduser(value)):
+                raise ValidationError(f"{key} {value}: no such file")
+        if tls.client_key and not tls.client_cert:
+            raise ValidationError("client_key is set without client_cert: set both")
         template = config.get("template")
         if template:
             if not isinstance(template, str):
@@ -50,6 +90,9 @@ class Webhook(HttpMethod):
             from quaynotify import jsontemplate
 
             jsontemplate.validate(template)
+
+    def tls(self) -> TlsSettings:
+        return _tls(self.config, self.settings)
 
     def request(self, notification: Notification, secret: Secret) -> HttpRequest:
         body: Any = notification.data
@@ -62,6 +105,18 @@ class Webhook(HttpMethod):
             except QuaynotifyError as exc:  # the data does not fit the template: retry won't help
                 raise DeliveryError(f"template: {exc}", retryable=False) from None
         return HttpRequest(url=self.config["url"], body=body, label="webhook")
+
+
+def _tls(config: Mapping[str, Any], settings: Mapping[str, Any]) -> TlsSettings:
+    """Quay presents its own certificate on HTTPS webhooks; here it is configured in
+    [webhook] client_cert/client_key (or per rule), with an optional private CA bundle."""
+    table = settings.get("webhook", {})
+    table = table if isinstance(table, dict) else {}
+    cert = config.get("client_cert") or table.get("client_cert")
+    key = config.get("client_key") if config.get("client_cert") else table.get("client_key")
+    return TlsSettings(
+        ca_bundle=table.get("ca_bundle") or None, client_cert=cert or None, client_key=key or None
+    )
 
 
 def _blocklist(settings: Mapping[str, Any]) -> list[str]:

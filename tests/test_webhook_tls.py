@@ -1,0 +1,159 @@
+"""Webhooks over HTTPS: verified TLS, a configured CA bundle, and a client certificate
+presented as Quay presents its own, against a real TLS receiver that requires one."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.conftest import Cli
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_files(ca: trustme.CA, tmp_path: Path) -> dict[str, Path]:
+    client = ca.issue_cert("quaynotify-client@example.com")
+    files = {
+        "ca": tmp_path / "ca.pem",
+        "cert": tmp_path / "client.pem",
+        "key": tmp_path / "client.key",
+    }
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    client.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    client.private_key_pem.write_to_path(str(files["key"]))
+    return files
+
+
+@pytest.fixture
+def mtls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
+    """An HTTPS receiver whose TLS handshake fails without a client certificate from `ca`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def _config(path: Path, table: str) -> None:
+    path.write_text(table)
+
+
+def _rule(cli: Cli, url: str, *extra: str) -> str:
+    result = cli(
+        "rule", "add", "--repo", "acme/web", "--event", "repo_push",
+        "--method", "webhook", "--url", url, *extra,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    return result.out.strip()
+
+
+def _emit(cli: Cli) -> tuple[int, str]:
+    result = cli(
+        "emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]',
+        "--max-attempts", "1",
+    )  # fmt: skip
+    return result.code, result.err
+
+
+def test_client_certificate_from_webhook_table_is_presented(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path]
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(json.loads(request.get_data()))
+        return Response("", status=200)
+
+    mtls_server.expect_request("/hook", method="POST").respond_with_handler(handler)
+    _config(
+        config_file,
+        "[webhook]\n"
+        f'ca_bundle = "{tls_files["ca"]}"\n'
+        f'client_cert = "{tls_files["cert"]}"\n'
+        f'client_key = "{tls_files["key"]}"\n',
+    )
+    _rule(cli, mtls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 0, err
+    assert seen and seen[0]["updated_tags"] == ["latest"]
+
+
+def test_per_rule_client_certificate_overrides_the_table(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path]
+) -> None:
+    mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    _rule(
+        cli, mtls_server.url_for("/hook"),
+        "--client-cert", str(tls_files["cert"]), "--client-key", str(tls_files["key"]),
+    )  # fmt: skip
+    code, err = _emit(cli)
+    assert code == 0, err
+    assert len(mtls_server.log) == 1
+
+
+def test_without_client_certificate_the_handshake_fails(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path]
+) -> None:
+    mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    _rule(cli, mtls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 1
+    assert "failed after 1 attempt" in err
+    assert len(mtls_server.log) == 0
+
+
+def test_tls_is_verified_against_public_cas_by_default(
+    cli: Cli, mtls_server: HTTPServer, tls_files: dict[str, Path], config_file: Path
+) -> None:
+    """A server certificate from a private CA is refused unless that CA is configured."""
+    mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _config(
+        config_file,
+        f'[webhook]\nclient_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n',
+    )
+    _rule(cli, mtls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
+    assert len(mtls_server.log) == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[webhook]\nclient_cert = "/nonexistent/cert.pem"\n', "client_cert /nonexistent/cert.pem: no such file"),
+        ('[webhook]\nca_bundle = "/nonexistent/ca.pem"\n', "ca_bundle /nonexistent/ca.pem: no such file"),
+        ('[webhook]\nclient_certificate = "x"\n', "'client_certificate' is not one of them"),
+    ],
+)  # fmt: skip
+def test_bad_tls_settings_are_refused_when_the_rule_is_added(
+    cli: Cli, config_file: Path, table: str, message: str
+) -> None:
+    _config(config_file, table)
+    before = config_file.read_bytes()
+    result = cli(
+        "rule", "add", "--repo", "acme/web", "--event", "repo_push",
+        "--method", "webhook", "--url", "https://hooks.example.com/x",
+    )  # fmt: skip
+    assert result.code == 2
+    assert message in result.err
+    assert len(result.err.splitlines()) == 1
+    assert config_file.read_bytes() == before
