@@ -3,16 +3,14 @@ sharing one HTTP client), journal every attempt and trip the failure breaker."""
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from quaynotify.config import Config, DeliverySettings, Rule
+from quaynotify.config import Config, Rule
 from quaynotify.errors import DeliveryError, QuaynotifyError
 from quaynotify.events import (
     Event,
@@ -31,92 +29,11 @@ from quaynotify.methods.base import (
     Sent,
     TlsSettings,
 )
-from quaynotify.state import Attempt, DeliveryRecord, State
+from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
+from quaynotify.state import DeliveryRecord, State
 
 if TYPE_CHECKING:
     import httpx
-
-TRANSIENT = "transient"
-
-
-# -- the retry loop -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 3
-    backoff: float = 1.0
-    max_backoff: float = 30.0
-    timeout: float = 10.0
-    retry_on: str = "any"  # "any": every failure is retried, as Quay does; or "transient"
-
-    @classmethod
-    def from_settings(cls, s: DeliverySettings, **overrides: Any) -> RetryPolicy:
-        policy = cls(s.max_attempts, s.backoff, s.max_backoff, s.timeout, s.retry_on)
-        return replace(policy, **{k: v for k, v in overrides.items() if v is not None})
-
-    def delay(self, attempt: int, error: DeliveryError, rng: Callable[[], float]) -> float:
-        """How long to wait after failed attempt number `attempt` (1-based)."""
-        if error.retry_after is not None:
-            return min(error.retry_after, self.max_backoff)
-        # Exponential backoff with "equal jitter": at least half the step, so retries from
-        # many processes spread out but never come back immediately.
-        step = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        return step / 2 + rng() * step / 2
-
-    def should_retry(self, error: DeliveryError) -> bool:
-        return error.retryable and (self.retry_on != TRANSIENT or error.transient)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Time as the retry loop sees it; tests pass their own and never really wait."""
-
-    monotonic: Callable[[], float] = time.monotonic
-    wall: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = random.random
-
-
-def attempt_with_retries(
-    send: Callable[[float], Sent],
-    policy: RetryPolicy,
-    *,
-    deadline: float | None = None,
-    clock: Clock = Clock(),
-) -> tuple[tuple[Attempt, ...], str | None]:
-    """Call `send(timeout)` until it succeeds, the policy gives up or the deadline (on
-    `clock.monotonic`) comes. Returns the attempts and the final error (None on success)."""
-    attempts: list[Attempt] = []
-    error: str | None = None
-    for number in range(1, policy.max_attempts + 1):
-        timeout = policy.timeout
-        if deadline is not None:
-            timeout = min(timeout, deadline - clock.monotonic())
-            if timeout <= 0:
-                error = f"deadline reached before attempt {number}; last error: {error}"
-                break
-        started, t0 = clock.wall(), clock.monotonic()
-        try:
-            sent = send(timeout)
-        except DeliveryError as exc:
-            attempts.append(
-                Attempt(number, started, clock.monotonic() - t0, False, exc.status, exc.message)
-            )
-            error = exc.message
-            if number == policy.max_attempts or not policy.should_retry(exc):
-                break
-            wait = policy.delay(number, exc, clock.random)
-            if deadline is not None and clock.monotonic() + wait >= deadline:
-                error = f"{exc.message} (no time left before the deadline to retry)"
-                break
-            clock.sleep(wait)
-        else:
-            attempts.append(
-                Attempt(number, started, clock.monotonic() - t0, True, sent.status, sent.message)
-            )
-            return tuple(attempts), None
-    return tuple(attempts), error
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -143,11 +60,11 @@ class Outcome:
     previews: tuple[Preview, ...] = ()
     matched: int = 0
     newly_disabled: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    problems: tuple[str, ...] = ()  # what could not even be planned (e.g. a removed rule)
 
     @property
     def ok(self) -> bool:
-        return all(d.ok for d in self.deliveries)
+        return not self.problems and all(d.ok for d in self.deliveries)
 
 
 def make_event_data(
@@ -240,6 +157,14 @@ def plan(
     return planned
 
 
+def disabled_rules(state: State, rules: Sequence[Rule]) -> list[str]:
+    """The ids of these rules that the failure breaker has disabled."""
+    if not rules or not state.path.exists():
+        return []
+    health = state.health([r.id for r in rules])
+    return [rule_id for rule_id, h in health.items() if h.disabled]
+
+
 def select(config: Config, event_name: str, repository: str, data: Mapping[str, Any]) -> list[Rule]:
     """The enabled rules for this repository and event whose event filter lets it through."""
     event = get_event(event_name)
@@ -298,7 +223,9 @@ def http_clients(concurrency: int) -> Iterator[Clients]:
 def send_extras(config: Config, state: State) -> dict[str, Any]:
     """What methods need besides the HTTP client, handed to them in SendContext.extra (they
     never look up config or state themselves). Keep each entry cheap until it is used."""
-    return {}
+    from quaynotify.inbox import Inbox
+
+    return {"inbox": Inbox(state)}
 
 
 def deliver(
@@ -307,7 +234,7 @@ def deliver(
     *,
     concurrency: int = 8,
     deadline: float | None = None,
-    clock: Clock = Clock(),
+    clock: Clock = SYSTEM_CLOCK,
     on_done: Callable[[DeliveryRecord], None] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> list[DeliveryRecord]:
@@ -405,33 +332,54 @@ def preview(planned: Sequence[Planned]) -> list[Preview]:
     return out
 
 
-def run(
-    state: State,
+def execute(
     config: Config,
+    state: State,
     planned: Sequence[Planned],
-    policy: RetryPolicy,
     *,
-    concurrency: int,
+    event: str = "",
+    repository: str = "",
+    dry_run: bool = False,
+    policy: RetryPolicy | None = None,
+    concurrency: int | None = None,
     deadline: float | None = None,
-    clock: Clock = Clock(),
-) -> tuple[list[DeliveryRecord], list[str]]:
-    """Deliver and journal each delivery as it ends (so a killed process loses at most the
-    ones in flight), counting failures towards each rule's breaker."""
+    clock: Clock = SYSTEM_CLOCK,
+    progress: Callable[[DeliveryRecord], None] | None = None,
+    problems: Sequence[str] = (),
+) -> Outcome:
+    """Deliver (or preview) what was planned. Each delivery is journaled as it ends, so a
+    killed process loses at most the ones in flight, and counts towards its rule's breaker."""
+    if dry_run:
+        return Outcome(
+            event, repository, previews=tuple(preview(planned)), matched=len(planned),
+            problems=tuple(problems),
+        )  # fmt: skip
+    if planned and config.keep_days > 0:
+        state.prune(config.keep_days)
     newly_disabled: list[str] = []
 
     def journal(record: DeliveryRecord) -> None:
         newly_disabled.extend(state.record([record], disable_after=config.delivery.disable_after))
+        if progress is not None:
+            progress(record)
 
     records = deliver(
         planned,
-        policy,
-        concurrency=concurrency,
+        policy or RetryPolicy.from_settings(config.delivery),
+        concurrency=concurrency or config.delivery.concurrency,
         deadline=deadline,
         clock=clock,
         on_done=journal,
         extra=send_extras(config, state),
     )
-    return records, newly_disabled
+    return Outcome(
+        event,
+        repository,
+        deliveries=tuple(records),
+        matched=len(planned),
+        newly_disabled=tuple(newly_disabled),
+        problems=tuple(problems),
+    )
 
 
 def emit(
@@ -447,7 +395,7 @@ def emit(
     policy: RetryPolicy | None = None,
     concurrency: int | None = None,
     deadline: float | None = None,
-    clock: Clock = Clock(),
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Outcome:
     """Build the event, deliver it to every matching rule, journal it all."""
     data = make_event_data(config, event_name, repository, fields, sample=sample)
@@ -481,16 +429,12 @@ def dispatch(
     policy: RetryPolicy | None = None,
     concurrency: int | None = None,
     deadline: float | None = None,
-    clock: Clock = Clock(),
+    clock: Clock = SYSTEM_CLOCK,
     delivery_ids: Mapping[str, str] | None = None,
     honour_breaker: bool = True,
 ) -> Outcome:
     """Deliver `data` to `rules` (already selected): the part emit, replay and test share."""
-    policy = policy or RetryPolicy.from_settings(config.delivery)
-    disabled: list[str] = []
-    if honour_breaker and rules:
-        health = state.health([r.id for r in rules])
-        disabled = [rule_id for rule_id, h in health.items() if h.disabled]
+    disabled = disabled_rules(state, rules) if honour_breaker else []
     planned = plan(
         config,
         rules,
@@ -500,21 +444,15 @@ def dispatch(
         disabled=disabled,
         delivery_ids=delivery_ids,
     )
-    if dry_run:
-        return Outcome(event_name, repository, previews=tuple(preview(planned)), matched=len(rules))
-    records, newly_disabled = run(
-        state,
+    return execute(
         config,
+        state,
         planned,
-        policy,
-        concurrency=concurrency or config.delivery.concurrency,
+        event=event_name,
+        repository=repository,
+        dry_run=dry_run,
+        policy=policy,
+        concurrency=concurrency,
         deadline=deadline,
         clock=clock,
-    )
-    return Outcome(
-        event_name,
-        repository,
-        deliveries=tuple(records),
-        matched=len(rules),
-        newly_disabled=tuple(newly_disabled),
     )

@@ -98,3 +98,28 @@ def merge_fields(
             target = child
         target[path[-1]] = value
     return result
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(value: str, *, now: float) -> float:
+    """--since: a duration ago (90s, 30m, 2h, 7d, 1w) or an ISO 8601 date or date-time
+    (local time unless it says otherwise); returns epoch seconds."""
+    import datetime as dt
+    import re
+
+    text = value.strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text)
+    if match:
+        return now - float(match[1]) * _UNITS[match[2]]
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since {value!r}: expected a duration like 30m, 2h, 7d or a date like "
+            "2026-11-27 or 2026-11-27T09:30"
+        ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # naive means local time
+    return when.timestamp()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 PROG = "quaynotify"
+PROGRESS_THRESHOLD = 5  # fewer deliveries than this finish before a bar is worth drawing
 
 
 def _color_wanted(stream: TextIO) -> bool | None:
@@ -106,6 +108,20 @@ class Output:
 
     def error(self, message: str) -> None:
         self.err.write(f"{PROG}: error: {one_line(message)}\n")
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[Callable[[object], None] | None]:
+        """A progress bar on stderr, only on a terminal and when there is more than a handful
+        to do; yields the callable to advance it (or None)."""
+        if self.quiet or total <= PROGRESS_THRESHOLD or not is_terminal(self.err):
+            yield None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=self._console(self.err), transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda _done: bar.advance(task)
 
     # -- masking -------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS delivery (
     performer   TEXT,
     data        TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS delivery_created ON delivery (created);
+CREATE INDEX IF NOT EXISTS delivery_updated ON delivery (updated);
 CREATE INDEX IF NOT EXISTS delivery_rule ON delivery (rule_id, created);
 CREATE TABLE IF NOT EXISTS attempt (
     delivery_id TEXT NOT NULL REFERENCES delivery (id) ON DELETE CASCADE,

@@ -17,6 +17,34 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     app.command("emit")(emit)
+    app.command("replay")(replay)
+
+
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print what would be sent (secrets masked); send nothing.")
+]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency", min=1, metavar="N", help="Deliveries at once [default: config, 8]."
+    ),
+]
+MaxAttempts = Annotated[
+    int | None,
+    typer.Option(
+        "--max-attempts", min=1, metavar="N", help="Attempts per delivery [default: config, 3]."
+    ),
+]
+Deadline = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline",
+        min=0.001,
+        help="Overall budget in seconds: no attempt starts after it, and the command returns "
+        "by it.",
+        metavar="SECONDS",
+    ),
+]
 
 
 def emit(
@@ -47,27 +75,10 @@ def emit(
         str | None,
         typer.Option("--performer", help='Who did it ("NAME pushed ..." in messages).'),
     ] = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Print what would be sent (secrets masked); send nothing."),
-    ] = False,
-    concurrency: Annotated[
-        int | None,
-        typer.Option("--concurrency", min=1, help="Deliveries at once [default: config, 8]."),
-    ] = None,
-    max_attempts: Annotated[
-        int | None,
-        typer.Option("--max-attempts", min=1, help="Attempts per delivery [default: config, 3]."),
-    ] = None,
-    deadline: Annotated[
-        float | None,
-        typer.Option(
-            "--deadline",
-            min=0.001,
-            help="Overall budget in seconds: no attempt starts after it.",
-            metavar="SECONDS",
-        ),
-    ] = None,
+    dry_run: DryRun = False,
+    concurrency: Concurrency = None,
+    max_attempts: MaxAttempts = None,
+    deadline: Deadline = None,
     as_json: JsonOption = False,
 ) -> None:
     """Emit EVENT for a repository: deliver it to every matching rule before returning.
@@ -106,12 +117,106 @@ def emit(
     raise typer.Exit(report(out, outcome))
 
 
+def replay(
+    ctx: typer.Context,
+    delivery_ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="Journaled delivery ids (any unique prefix).", show_default=False),
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Every delivery that did not succeed.")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="With --failed: only those since WHEN (30m, 2h, 7d, or an ISO date-time).",
+            metavar="WHEN",
+        ),
+    ] = None,
+    rule: Annotated[
+        str | None,
+        typer.Option("--rule", metavar="ID", help="With --failed: only this rule's deliveries."),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help='Emit the events of a JSON-lines file (- for stdin), one {"event": ..., '
+            '"repository": ..., "data": {...}} per line.',
+            metavar="FILE|-",
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    concurrency: Concurrency = None,
+    max_attempts: MaxAttempts = None,
+    deadline: Deadline = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deliver journaled deliveries again, to each rule's current config, with the same
+    delivery id (receivers can de-duplicate); or emit a stream of events from a file.
+
+    A replayed delivery that succeeds is no longer listed by `log --failed`.
+
+    Example: quaynotify replay --failed --since 2h
+    """
+    import time
+
+    from quaynotify import delivery
+    from quaynotify import replay as rp
+    from quaynotify.errors import UsageError
+    from quaynotify.inputs import parse_since, read_text_arg
+
+    g = globals_of(ctx)
+    out = g.output(as_json)
+    conf = g.config()
+    state = g.state()
+    if from_ is not None:
+        if delivery_ids or failed or since or rule:
+            raise UsageError("--from emits new events: it cannot be combined with ids or --failed")
+        source = "standard input" if from_ == "-" else from_
+        events = rp.parse_stream(read_text_arg(f"@{from_}", "--from"), source)
+        plan = rp.plan_stream(conf, state, events, source)
+    else:
+        if delivery_ids and (failed or since or rule):
+            raise UsageError("give delivery ids or --failed, not both")
+        if (since or rule) and not failed:
+            raise UsageError("--since and --rule select failed deliveries: add --failed")
+        records = rp.journaled(
+            state,
+            delivery_ids or [],
+            failed=failed,
+            since=None if since is None else parse_since(since, now=time.time()),
+            rule_id=None if rule is None else conf.find_rule(rule).id,
+        )
+        plan = rp.plan_records(conf, state, records)
+    policy = delivery.RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
+    with out.progress(len(plan.planned), "replaying") as tick:
+        outcome = delivery.execute(
+            conf,
+            state,
+            plan.planned,
+            event="replay",
+            dry_run=dry_run,
+            policy=policy,
+            concurrency=concurrency,
+            deadline=deadline,
+            progress=tick,
+            problems=plan.problems,
+        )
+    if not plan.planned and not plan.problems:
+        out.note("nothing to replay")
+    raise typer.Exit(report(out, outcome))
+
+
 def report(out: Output, outcome: Outcome) -> int:
     """Print what happened to each delivery; return the exit status."""
     if outcome.previews or (outcome.matched and not outcome.deliveries):
         return _report_previews(out, outcome)
-    if not outcome.matched:
+    if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing sent")
+    for problem in outcome.problems:
+        out.warn(problem)
     if out.as_json:
         out.json(
             {
@@ -159,7 +264,7 @@ def _report_previews(out: Output, outcome: Outcome) -> int:
                 out.line(f"{name}: {value}")
             out.line()
             out.line(json.dumps(p.body, indent=2, ensure_ascii=False))
-    if not outcome.matched:
+    if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing would be sent")
     return int(ExitCode.OK)
 

@@ -1,0 +1,142 @@
+"""Replay: re-deliver journaled deliveries to their rules' current config (same delivery id),
+or emit a stream of events written as JSON lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from quaynotify import delivery
+from quaynotify.config import Config
+from quaynotify.errors import UsageError
+from quaynotify.state import DeliveryRecord, State
+
+
+def journaled(
+    state: State,
+    ids: Sequence[str],
+    *,
+    failed: bool = False,
+    since: float | None = None,
+    rule_id: str | None = None,
+) -> list[DeliveryRecord]:
+    """The deliveries to replay: by id (any unique prefix), or every failed one (oldest first,
+    so receivers see them in the order they happened)."""
+    if ids:
+        return [state.delivery(i) for i in ids]
+    if not failed:
+        raise UsageError(
+            "give delivery ids, --failed, or --from FILE: see `quaynotify replay --help`"
+        )
+    if not state.path.exists():
+        return []
+    records = state.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
+    return list(reversed(records))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Deliveries ready for `delivery.execute`, and what could not be planned."""
+
+    planned: list[delivery.Planned]
+    problems: list[str]
+
+
+def plan_records(config: Config, state: State, records: Sequence[DeliveryRecord]) -> Plan:
+    """Each record's event data again, for its rule as configured now, under the same
+    delivery id so that receivers can de-duplicate."""
+    rules = {r.id: r for r in config.rules}
+    problems: list[str] = []
+    planned: list[delivery.Planned] = []
+    chosen = [rules[r.rule_id] for r in records if r.rule_id in rules]
+    disabled = delivery.disabled_rules(state, chosen)
+    for record in records:
+        rule = rules.get(record.rule_id)
+        if rule is None:
+            problems.append(
+                f"delivery {record.id} not replayed: its rule {record.rule_id} is no longer in "
+                f"the config"
+            )
+            continue
+        if not rule.enabled:
+            problems.append(
+                f"delivery {record.id} not replayed: rule {rule.id} is disabled in the config "
+                f"(`quaynotify rule enable {rule.id}`)"
+            )
+            continue
+        planned += delivery.plan(
+            config,
+            [rule],
+            record.event,
+            record.data,
+            performer=record.performer,
+            disabled=disabled,
+            delivery_ids={rule.id: record.id},
+        )
+    return Plan(planned, problems)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    line: int
+    event: str
+    repository: str
+    data: dict[str, Any]
+    performer: str | None = None
+
+
+def parse_stream(text: str, source: str) -> list[StreamEvent]:
+    """JSON lines, one `{"event": ..., "repository": ..., "data": {...}}` each; blank lines and
+    lines starting with # are skipped. Any bad line rejects the whole stream, before sending."""
+    events = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{source} line {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{where}: not valid JSON: {exc.msg} at column {exc.colno}") from None
+        if not isinstance(item, dict):
+            raise UsageError(
+                f'{where}: expected an object like {{"event": ..., "repository": ...}}'
+            )
+        unknown = sorted(set(item) - {"event", "repository", "data", "performer"})
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown key {unknown[0]!r}: expected event, repository, data, performer"
+            )
+        event, repository = item.get("event"), item.get("repository")
+        data, performer = item.get("data", {}), item.get("performer")
+        if not isinstance(event, str) or not isinstance(repository, str):
+            raise UsageError(f'{where}: "event" and "repository" must be strings')
+        if not isinstance(data, dict):
+            raise UsageError(f'{where}: "data" must be an object')
+        if performer is not None and not isinstance(performer, str):
+            raise UsageError(f'{where}: "performer" must be a string')
+        events.append(StreamEvent(number, event, repository, data, performer))
+    return events
+
+
+def plan_stream(
+    config: Config, state: State, events: Sequence[StreamEvent], source: str
+) -> Plan:
+    """Every event of a stream, planned to share one pool. Every event is checked before
+    anything is sent, so a typo on line 900 does not leave 899 half-sent."""
+    planned: list[delivery.Planned] = []
+    prepared = []
+    for e in events:
+        try:
+            data = delivery.make_event_data(config, e.event, e.repository, e.data)
+        except UsageError as exc:
+            raise UsageError(f"{source} line {e.line}: {exc}") from None
+        prepared.append((e, data, delivery.select(config, e.event, e.repository, data)))
+    disabled = delivery.disabled_rules(state, [r for _, _, rules in prepared for r in rules])
+    for e, data, rules in prepared:
+        planned += delivery.plan(
+            config, rules, e.event, data, performer=e.performer, disabled=disabled
+        )
+    return Plan(planned, [])

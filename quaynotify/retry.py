@@ -1,0 +1,99 @@
+"""THE retry loop: attempts, exponential backoff with jitter, Retry-After, timeouts and the
+overall deadline. Its clock and sleep are parameters, so tests never wait."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from quaynotify.errors import DeliveryError
+from quaynotify.methods.base import Sent
+from quaynotify.state import Attempt
+
+if TYPE_CHECKING:
+    from quaynotify.config import DeliverySettings
+
+TRANSIENT = "transient"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 30.0
+    timeout: float = 10.0
+    retry_on: str = "any"  # "any": every failure is retried, as Quay does; or "transient"
+
+    @classmethod
+    def from_settings(cls, s: DeliverySettings, **overrides: Any) -> RetryPolicy:
+        policy = cls(s.max_attempts, s.backoff, s.max_backoff, s.timeout, s.retry_on)
+        return replace(policy, **{k: v for k, v in overrides.items() if v is not None})
+
+    def delay(self, attempt: int, error: DeliveryError, rng: Callable[[], float]) -> float:
+        """How long to wait after failed attempt number `attempt` (1-based)."""
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_backoff)
+        # Exponential backoff with "equal jitter": at least half the step, so retries from
+        # many processes spread out but never come back immediately.
+        step = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return step / 2 + rng() * step / 2
+
+    def should_retry(self, error: DeliveryError) -> bool:
+        return error.retryable and (self.retry_on != TRANSIENT or error.transient)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as the retry loop sees it; tests pass their own and never really wait."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+
+
+SYSTEM_CLOCK = Clock()
+
+
+def attempt_with_retries(
+    send: Callable[[float], Sent],
+    policy: RetryPolicy,
+    *,
+    deadline: float | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> tuple[tuple[Attempt, ...], str | None]:
+    """Call `send(timeout)` until it succeeds, the policy gives up or the deadline (on
+    `clock.monotonic`) comes. Returns the attempts and the final error (None on success)."""
+    attempts: list[Attempt] = []
+    error: str | None = None
+    for number in range(1, policy.max_attempts + 1):
+        timeout = policy.timeout
+        if deadline is not None:
+            timeout = min(timeout, deadline - clock.monotonic())
+            if timeout <= 0:
+                error = f"deadline reached before attempt {number}; last error: {error}"
+                break
+        started, t0 = clock.wall(), clock.monotonic()
+        try:
+            sent = send(timeout)
+        except DeliveryError as exc:
+            attempts.append(
+                Attempt(number, started, clock.monotonic() - t0, False, exc.status, exc.message)
+            )
+            error = exc.message
+            if number == policy.max_attempts or not policy.should_retry(exc):
+                break
+            wait = policy.delay(number, exc, clock.random)
+            if deadline is not None and clock.monotonic() + wait >= deadline:
+                error = f"{exc.message} (no time left before the deadline to retry)"
+                break
+            clock.sleep(wait)
+        else:
+            attempts.append(
+                Attempt(number, started, clock.monotonic() - t0, True, sent.status, sent.message)
+            )
+            return tuple(attempts), None
+    return tuple(attempts), error
