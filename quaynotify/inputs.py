@@ -83,7 +83,7 @@ def merge_fields(
     base: Mapping[str, Any], assignments: Sequence[tuple[list[str], Any]]
 ) -> dict[str, Any]:
     """`base` with each --set applied in order, creating nested objects as needed."""
-    result = json.loads(json.dumps(base))  # a deep copy of plain JSON data
+    result: dict[str, Any] = json.loads(json.dumps(base))  # a deep copy of plain JSON data
     for path, value in assignments:
         target = result
         for i, part in enumerate(path[:-1]):

@@ -38,7 +38,7 @@ class RetryPolicy:
             return min(error.retry_after, self.max_backoff)
         # Exponential backoff with "equal jitter": at least half the step, so retries from
         # many processes spread out but never come back immediately.
-        step = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        step = min(self.max_backoff, self.backoff * 2.0 ** (attempt - 1))
         return step / 2 + rng() * step / 2
 
     def should_retry(self, error: DeliveryError) -> bool:

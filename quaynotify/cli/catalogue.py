@@ -98,7 +98,7 @@ def methods(
 
     out = globals_of(ctx).output(as_json)
     chosen = [get_method(method)] if method else list(METHODS.values())
-    views = [
+    views: list[dict[str, Any]] = [
         {
             "name": m.name,
             "title": m.title,

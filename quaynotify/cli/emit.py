@@ -89,6 +89,7 @@ def emit(
     """
     from quaynotify import delivery
     from quaynotify.events import get_event
+    from quaynotify.retry import RetryPolicy
     from quaynotify.inputs import merge_fields, parse_data, parse_set
 
     g = globals_of(ctx)
@@ -100,7 +101,7 @@ def emit(
     if data is not None:
         fields.update(parse_data(data))
     fields = merge_fields(fields, assignments)
-    policy = delivery.RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
+    policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
     outcome = delivery.emit(
         conf,
         g.state(),
@@ -166,6 +167,7 @@ def replay(
     from quaynotify import replay as rp
     from quaynotify.errors import UsageError
     from quaynotify.inputs import parse_since, read_text_arg
+    from quaynotify.retry import RetryPolicy
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -190,7 +192,7 @@ def replay(
             rule_id=None if rule is None else conf.find_rule(rule).id,
         )
         plan = rp.plan_records(conf, state, records)
-    policy = delivery.RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
+    policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
     with out.progress(len(plan.planned), "replaying") as tick:
         outcome = delivery.execute(
             conf,
