@@ -284,6 +284,7 @@ def validate_rule(config: Config, rule: Rule, *, authorized: Authorized | None =
     method.from_config(
         rule.config, config.tables, repository=rule.repository, authorized=authorized
     )
+    method.check_event(rule.event)
     event_config = event.validate_config(rule.event_config)
     if event_config == rule.event_config:
         return rule

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 from quaynotify.config import Config, Rule
 from quaynotify.errors import DeliveryError, QuaynotifyError
 from quaynotify.events import (
-    Event,
     build_event_data,
     get_event,
     parse_repository,
     sample_event_data,
 )
-from quaynotify.methods import get_method
+from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import (
     HttpMethod,
     Method,
@@ -101,21 +100,6 @@ def sample_data(config: Config, rule: Rule) -> dict[str, Any]:
     )
 
 
-def notification_for(
-    event: Event, rule: Rule, data: Mapping[str, Any], *, delivery_id: str, performer: str | None
-) -> Notification:
-    return Notification(
-        delivery_id=delivery_id,
-        event=event.name,
-        repository=rule.repository,
-        data=data,
-        summary=event.summary(data),
-        level=event.level(data),
-        performer=performer,
-        title=rule.title,
-    )
-
-
 def plan(
     config: Config,
     rules: Sequence[Rule],
@@ -129,11 +113,35 @@ def plan(
     """One Planned per rule: its method built from its current config (checked again, as the
     file may have been edited by hand since the rule was added)."""
     event = get_event(event_name)
+    base = Notification(
+        delivery_id="",
+        event=event.name,
+        repository="",
+        data=data,
+        summary=event.summary(data),
+        level=event.level(data),
+        performer=performer,
+    )
+    methods = {get_method(r.method) for r in rules if r.method in METHODS}
+    if any(m.needs_messages for m in methods):
+        # Once per event, not per rule: every rule gets the same messages.
+        from quaynotify.render import messages
+
+        m = messages(
+            event.name,
+            data,
+            performer=performer,
+            hostname=config.server.hostname,
+            scheme=config.server.scheme,
+        )
+        base = replace(base, summary=m.summary, html=m.html, text=m.text, mrkdwn=m.mrkdwn)
     planned = []
     for rule in rules:
-        delivery_id = (delivery_ids or {}).get(rule.id) or str(uuid.uuid4())
-        notification = notification_for(
-            event, rule, data, delivery_id=delivery_id, performer=performer
+        notification = replace(
+            base,
+            delivery_id=(delivery_ids or {}).get(rule.id) or str(uuid.uuid4()),
+            repository=rule.repository,
+            title=rule.title,
         )
         if rule.id in disabled:
             planned.append(
@@ -147,7 +155,7 @@ def plan(
             )
             continue
         try:
-            method = get_method(rule.method).from_config(
+            method = get_method(rule.method).for_sending(
                 rule.config, config.tables, repository=rule.repository
             )
         except QuaynotifyError as exc:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from quaynotify import __version__
-from quaynotify.cli import catalogue, config_cmd, emit, log, rule
+from quaynotify.cli import catalogue, config_cmd, email, emit, inbox, log, rule
 from quaynotify.cli.common import Globals
 
 app = typer.Typer(
@@ -78,5 +78,7 @@ def main(
 app.add_typer(rule.app, name="rule")
 emit.register(app)
 log.register(app)
+inbox.register(app)
 catalogue.register(app)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(email.app, name="email")

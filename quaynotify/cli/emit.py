@@ -89,8 +89,8 @@ def emit(
     """
     from quaynotify import delivery
     from quaynotify.events import get_event
-    from quaynotify.retry import RetryPolicy
     from quaynotify.inputs import merge_fields, parse_data, parse_set
+    from quaynotify.retry import RetryPolicy
 
     g = globals_of(ctx)
     out = g.output(as_json)

@@ -9,7 +9,7 @@ import typer
 
 from quaynotify.cli.common import JsonOption, globals_of
 
-app = typer.Typer(help="Show the journal of deliveries.")
+app = typer.Typer()
 
 
 def register(root: typer.Typer) -> None:

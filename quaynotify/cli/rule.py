@@ -107,6 +107,7 @@ def add(
     --url https://ci.example.com/hook
     """
     from quaynotify import config as cfg
+    from quaynotify import emailauth
     from quaynotify.inputs import read_text_arg
 
     g = globals_of(ctx)
@@ -134,6 +135,7 @@ def add(
         method_config=method_config,
         event_config={k: v for k, v in event_config.items() if v is not None},
         title=title,
+        authorized=emailauth.checker(g.state()),
     )
     cfg.add_rule(conf.path, rule)
     if out.as_json:

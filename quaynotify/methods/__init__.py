@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from quaynotify.errors import UsageError
 from quaynotify.methods.base import Method
+from quaynotify.methods.email import Email
+from quaynotify.methods.flowdock import Flowdock
+from quaynotify.methods.hipchat import Hipchat
+from quaynotify.methods.quay_notification import QuayNotification
+from quaynotify.methods.slack import Slack
 from quaynotify.methods.webhook import Webhook
 
 METHODS: dict[str, type[Method]] = {
     Webhook.name: Webhook,
+    QuayNotification.name: QuayNotification,
+    Flowdock.name: Flowdock,
+    Hipchat.name: Hipchat,
+    Slack.name: Slack,
+    Email.name: Email,
 }
 
 

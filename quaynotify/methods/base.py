@@ -44,6 +44,7 @@ class Notification:
     level: str
     html: str = ""
     text: str = ""
+    mrkdwn: str = ""  # the HTML message in Slack's mrkdwn
     performer: str | None = None
     title: str | None = None
 
@@ -86,6 +87,9 @@ class Method(ABC):
     title: ClassVar[str]
     fields: ClassVar[tuple[FieldSpec, ...]]
     needs_http: ClassVar[bool] = False
+    # Whether send() uses the rendered messages (html, text, mrkdwn); rendering loads Jinja2,
+    # so a run whose methods all send event data (webhooks) skips it.
+    needs_messages: ClassVar[bool] = True
 
     def __init__(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
         self.config = config
@@ -115,6 +119,18 @@ class Method(ABC):
             )
         cls.validate(config, settings, repository=repository, authorized=authorized)
         return cls(config, settings)
+
+    @classmethod
+    def for_sending(
+        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+    ) -> Self:
+        """Build the method for a delivery; by default exactly `from_config`. A method may
+        be more lenient here than when a rule is added (Quay re-checks nothing at send time)."""
+        return cls.from_config(config, settings, repository=repository)
+
+    @classmethod
+    def check_event(cls, event: str) -> None:
+        """Raise ValidationError when this method cannot deliver `event` (by default it can)."""
 
     @classmethod
     @abstractmethod

@@ -24,6 +24,7 @@ WEBHOOK_TABLE_KEYS = ("ca_bundle", "client_cert", "client_key", "hostname_blockl
 class Webhook(HttpMethod):
     name = "webhook"
     title = "Webhook POST"
+    needs_messages = False
     fields = (
         FieldSpec("url", "Webhook URL: JSON metadata representing the event is POSTed to it"),
         FieldSpec(

@@ -1,0 +1,87 @@
+"""The `flowdock` method: Quay's team-inbox message (a compatible service via `api_url`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.methods.base import (
+    Authorized,
+    FieldSpec,
+    HttpMethod,
+    HttpRequest,
+    Notification,
+    Secret,
+)
+from quaynotify.methods.hipchat import api_base
+
+DEFAULT_API_URL = "https://api.flowdock.com"
+# Quay's MAIL_DEFAULT_SENDER, used when [smtp] has no sender.
+DEFAULT_SENDER = "admin@example.com"
+# Quay's value, kept so that a receiver sees the payload Quay sends: it names the kind of
+# system the message comes from, and Flowdock shows it as the message's source.
+SOURCE = "Quay"
+
+
+class Flowdock(HttpMethod):
+    name = "flowdock"
+    title = "Flowdock Team Notification"
+    fields = (
+        FieldSpec(
+            "flow_api_token",
+            "Flowdock API token, https://www.flowdock.com/account/tokens (or env:NAME, file:PATH)",
+            secret=True,
+        ),
+        FieldSpec(
+            "api_url",
+            f"Flowdock API base URL [default: {DEFAULT_API_URL}, which has shut down]",
+            required=False,
+        ),
+    )
+
+    @classmethod
+    def validate(
+        cls,
+        config: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        *,
+        repository: str,
+        authorized: Authorized | None = None,
+    ) -> None:
+        if not config.get("flow_api_token"):
+            raise ValidationError("Missing Flowdock API Token")
+        api_base(config, "Flowdock", DEFAULT_API_URL)
+
+    def request(self, notification: Notification, secret: Secret) -> HttpRequest:
+        token = secret("flow_api_token")
+        if not token:
+            raise DeliveryError(
+                f"flow_api_token {self.masked('flow_api_token')} is empty", retryable=False
+            )
+        base = api_base(self.config, "Flowdock", DEFAULT_API_URL)
+        namespace, _, name = notification.repository.partition("/")
+        body = {
+            "source": SOURCE,
+            "from_address": _sender(self.settings),
+            "subject": notification.summary,
+            "content": notification.html,
+            "from_name": namespace,
+            "project": f"{namespace} {name}",
+            "tags": [f"#{notification.event}"],
+            "link": notification.data.get("homepage"),
+        }
+        # The token is part of the path (Flowdock's API): `secrets` masks it wherever the
+        # URL is shown.
+        return HttpRequest(
+            url=f"{base}/v1/messages/team_inbox/{token}",
+            body=body,
+            label="flowdock",
+            secrets=(token,),
+        )
+
+
+def _sender(settings: Mapping[str, Any]) -> str:
+    smtp = settings.get("smtp")
+    sender = smtp.get("sender") if isinstance(smtp, Mapping) else None
+    return sender if isinstance(sender, str) and sender else DEFAULT_SENDER

@@ -1,0 +1,116 @@
+"""The `hipchat` method: Quay's HipChat v2 room notification (HipChat Server via `api_url`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.methods.base import (
+    Authorized,
+    FieldSpec,
+    HttpMethod,
+    HttpRequest,
+    Notification,
+    Secret,
+    mask_url,
+)
+
+DEFAULT_API_URL = "https://api.hipchat.com"
+# Quay's HipchatMethod colours by event level.
+COLORS = {
+    "info": "gray",
+    "warning": "yellow",
+    "error": "red",
+    "success": "green",
+    "primary": "purple",
+}
+DEFAULT_COLOR = "gray"
+
+
+class Hipchat(HttpMethod):
+    name = "hipchat"
+    title = "HipChat Room Notification"
+    fields = (
+        FieldSpec("room_id", "Room ID #: the HipChat room number, not its name"),
+        FieldSpec(
+            "notification_token",
+            "Room Notification Token (or env:NAME, file:PATH)",
+            secret=True,
+        ),
+        FieldSpec(
+            "api_url",
+            f"HipChat Server base URL [default: {DEFAULT_API_URL}, which has shut down]",
+            required=False,
+        ),
+    )
+
+    @classmethod
+    def validate(
+        cls,
+        config: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        *,
+        repository: str,
+        authorized: Authorized | None = None,
+    ) -> None:
+        # Quay's order: the token first, then the room.
+        if not config.get("notification_token"):
+            raise ValidationError("Missing Hipchat Room Notification Token")
+        room_id = config.get("room_id")
+        if room_id is None or room_id == "":
+            raise ValidationError("Missing Hipchat Room ID")
+        # Quay's UI pattern ^[0-9]+$ (its API accepts a name and then posts to a wrong URL).
+        if isinstance(room_id, bool) or not re.fullmatch(r"[0-9]+", str(room_id)):
+            raise ValidationError(
+                f"Invalid Hipchat Room ID {str(room_id)!r}: We require the HipChat room number, "
+                "not name (digits only, e.g. 12345)."
+            )
+        api_base(config, "Hipchat")
+
+    def request(self, notification: Notification, secret: Secret) -> HttpRequest:
+        token = secret("notification_token")
+        if not token:
+            raise DeliveryError(
+                f"notification_token {self.masked('notification_token')} is empty",
+                retryable=False,
+            )
+        url = f"{api_base(self.config, 'Hipchat')}/v2/room/{self.config['room_id']}/notification"
+        body = {
+            "color": COLORS.get(notification.level, DEFAULT_COLOR),
+            "message": notification.html,
+            "notify": notification.level == "error",
+            "message_format": "html",
+        }
+        # Quay puts the token in the query string (?auth_token=), where proxies and server
+        # logs keep it; HipChat's v2 API takes it as a bearer token too.
+        return HttpRequest(
+            url=url,
+            body=body,
+            label="hipchat",
+            headers={"Authorization": f"Bearer {token}"},
+            secrets=(token,),
+        )
+
+
+def api_base(config: Mapping[str, Any], label: str, default: str = DEFAULT_API_URL) -> str:
+    """The configured `api_url` (else `default`) without trailing slashes; a ValidationError
+    naming the key when it is not an http(s) base URL with a host. Flowdock uses it too."""
+    value = config.get("api_url")
+    if value is None or value == "":
+        return default
+    problem = f"Invalid {label} API URL {mask_url(str(value))!r}: api_url must be"
+    if not isinstance(value, str):
+        raise ValidationError(f"{problem} a string, e.g. {default}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"{problem} an http(s) URL with a host, e.g. {default}")
+    if parts.query or parts.fragment:
+        raise ValidationError(f"{problem} a base URL without a query or fragment, e.g. {default}")
+    return value.rstrip("/")

@@ -1,0 +1,105 @@
+"""The `slack` method: Quay's incoming-webhook payload (summary + one mrkdwn attachment)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.methods.base import (
+    MASK,
+    Authorized,
+    FieldSpec,
+    HttpMethod,
+    HttpRequest,
+    Notification,
+    Secret,
+    is_reference,
+)
+
+# Quay's SlackMethod colours; anything else (info included) is white.
+COLORS = {"warning": "warning", "error": "danger", "success": "good", "primary": "good"}
+DEFAULT_COLOR = "#ffffff"
+# Quay posts as "quayiobot"; messages sent by this tool say so.
+USERNAME = "quaynotify"
+EXAMPLE = "https://hooks.slack.com/services/T000/B000/XXXX"
+
+
+class Slack(HttpMethod):
+    name = "slack"
+    title = "Slack Notification"
+    fields = (
+        FieldSpec(
+            "url",
+            f"Slack incoming-webhook URL, e.g. {EXAMPLE} (it holds the token: "
+            "prefer env:NAME or file:PATH)",
+            secret=True,
+        ),
+    )
+
+    @classmethod
+    def validate(
+        cls,
+        config: Mapping[str, Any],
+        settings: Mapping[str, Any],
+        *,
+        repository: str,
+        authorized: Authorized | None = None,
+    ) -> None:
+        url = config.get("url")
+        if not url:
+            raise ValidationError("Missing Slack Callback URL")
+        # Quay checks nothing more, and a non-http URL then fails on every send; rejecting it
+        # now costs nothing, since no Slack URL is anything but https. A reference is checked
+        # once resolved, at send time. The URL is a secret: the message never repeats it.
+        if not is_reference(str(url)) and not _is_http_url(str(url)):
+            raise ValidationError(
+                f"Invalid Slack Callback URL: it must be an http(s) URL with a host, e.g. {EXAMPLE}"
+            )
+
+    def request(self, notification: Notification, secret: Secret) -> HttpRequest:
+        url = secret("url")
+        secrets: tuple[str, ...] = ()
+        # In a preview `secret` gives the mask or the reference itself: shown as they are.
+        if url != MASK and not is_reference(url):
+            if not _is_http_url(url):
+                raise DeliveryError(
+                    f"Invalid Slack Callback URL from {self.masked('url')}: it must be an "
+                    f"http(s) URL with a host, e.g. {EXAMPLE}",
+                    retryable=False,
+                )
+            # The token is the path: show the scheme and host, mask everything after them.
+            secrets = (_after_host(url),)
+        summary = notification.summary
+        body = {
+            "text": summary,
+            "username": USERNAME,
+            "attachments": [
+                {
+                    "fallback": summary,
+                    "text": notification.mrkdwn,
+                    "color": COLORS.get(notification.level, DEFAULT_COLOR),
+                    "mrkdwn_in": ["text"],
+                }
+            ],
+        }
+        return HttpRequest(url=url, body=body, label="Slack", secrets=secrets)
+
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _after_host(url: str) -> str:
+    """What follows `scheme://host/`; the whole URL when it has no such shape."""
+    parts = urlsplit(url)
+    prefix = f"{parts.scheme}://{parts.netloc}/"
+    tail = url[len(prefix) :]
+    return tail if url[: len(prefix)].lower() == prefix.lower() and tail else url
