@@ -74,7 +74,9 @@ def attempt_with_retries(
         if deadline is not None:
             timeout = min(timeout, deadline - clock.monotonic())
             if timeout <= 0:
-                error = f"deadline reached before attempt {number}; last error: {error}"
+                error = f"deadline reached before attempt {number}" + (
+                    f"; last error: {error}" if error else ""
+                )
                 break
         started, t0 = clock.wall(), clock.monotonic()
         try:

@@ -139,8 +139,14 @@ def test_tls_is_verified_against_public_cas_by_default(
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('[webhook]\nclient_cert = "/nonexistent/cert.pem"\n', "client_cert /nonexistent/cert.pem: no such file"),
-        ('[webhook]\nca_bundle = "/nonexistent/ca.pem"\n', "ca_bundle /nonexistent/ca.pem: no such file"),
+        (
+            '[webhook]\nclient_cert = "/nonexistent/cert.pem"\n',
+            "client_cert /nonexistent/cert.pem: no such file",
+        ),
+        (
+            '[webhook]\nca_bundle = "/nonexistent/ca.pem"\n',
+            "ca_bundle /nonexistent/ca.pem: no such file",
+        ),
         ('[webhook]\nclient_certificate = "x"\n', "'client_certificate' is not one of them"),
     ],
 )  # fmt: skip

@@ -265,7 +265,8 @@ def _report_previews(out: Output, outcome: Outcome) -> int:
             for name, value in p.headers.items():
                 out.line(f"{name}: {value}")
             out.line()
-            out.line(json.dumps(p.body, indent=2, ensure_ascii=False))
+            body = p.body if isinstance(p.body, str) else json.dumps(p.body, indent=2)
+            out.line(body)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing would be sent")
     return int(ExitCode.OK)

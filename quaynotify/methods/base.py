@@ -131,6 +131,7 @@ class Method(ABC):
     @classmethod
     def check_event(cls, event: str) -> None:
         """Raise ValidationError when this method cannot deliver `event` (by default it can)."""
+        return
 
     @classmethod
     @abstractmethod
