@@ -60,6 +60,7 @@ class Outcome:
     matched: int = 0
     newly_disabled: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()  # what could not even be planned (e.g. a removed rule)
+    dry_run: bool = False
 
     @property
     def ok(self) -> bool:
@@ -359,9 +360,13 @@ def execute(
     killed process loses at most the ones in flight, and counts towards its rule's breaker."""
     if dry_run:
         return Outcome(
-            event, repository, previews=tuple(preview(planned)), matched=len(planned),
+            event,
+            repository,
+            previews=tuple(preview(planned)),
+            matched=len(planned),
             problems=tuple(problems),
-        )  # fmt: skip
+            dry_run=True,
+        )
     if planned and config.keep_days > 0:
         state.prune(config.keep_days)
     newly_disabled: list[str] = []

@@ -105,6 +105,16 @@ class Event:
             return None
         return self.subpage_format.format_map(data)
 
+    def string_paths(self) -> frozenset[str]:
+        """Dotted paths of the fields that hold strings: `--set build_id=12345` keeps "12345"
+        a string there instead of reading it as a JSON number."""
+        paths = set()
+        for f in (*self.required, *self.optional):
+            if f.kind == "string":
+                paths.add(f.name)
+            paths.update(f"{f.name}.{key}" for key in _NESTED_STRINGS.get(f.name, ()))
+        return frozenset(paths)
+
     def check(self, data: Mapping[str, Any]) -> None:
         for f in self.required:
             _check_field(self.name, f, data, f.name)
@@ -259,6 +269,11 @@ _FILTERS: dict[str, _Filter] = {
     "days": _Filter(_normalise_days, lambda event_config, data: True),
 }
 
+# Keys inside object fields that hold strings (see Event.string_paths).
+_NESTED_STRINGS = {
+    "trigger_metadata": ("ref", "commit", "default_branch", "git_url"),
+    "vulnerability": ("id", "description", "link", "priority"),
+}
 _PRIORITY = Field("priority", "string", "--set vulnerability.priority=High", "/".join(PRIORITIES))
 # fmt: off
 _FIELDS: dict[str, Field] = {f.name: f for f in (
@@ -282,8 +297,7 @@ _FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("build_name", "string", "--set build_name=42d4a62", "the build's display name"),
     Field("docker_tags", "list of strings", """--set 'docker_tags=["latest"]'""",
           "the tags the build pushes"),
-    # quoted, or the number would arrive as a JSON number
-    Field("trigger_id", "string", """--set 'trigger_id="1245634"'""", "the build trigger's id"),
+    Field("trigger_id", "string", "--set trigger_id=1245634", "the build trigger's id"),
     Field("trigger_kind", "string", "--set trigger_kind=github",
           "github, gitlab, bitbucket or custom-git"),
     Field("trigger_metadata", "object", "--set trigger_metadata.ref=refs/heads/main",
@@ -531,7 +545,12 @@ def build_event_data(
     own = event.defaults()
     if event.repo_key is not None:
         own[event.repo_key] = parse_repository(repository)[1]
-    return _event_data(event, repository, own | dict(fields), hostname, scheme)
+    merged = own | dict(fields)
+    # Quay's producers write the fields in the catalogue's order (build_id first), whichever
+    # of them came from our defaults; anything else follows in the order given.
+    order = [f.name for f in (*event.required, *event.optional) if f.name in merged]
+    ordered = {name: merged[name] for name in order} | merged
+    return _event_data(event, repository, ordered, hostname, scheme)
 
 
 def sample_event_data(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,13 @@ def parse_data(value: str) -> dict[str, Any]:
     return data
 
 
-def parse_set(assignments: Sequence[str]) -> list[tuple[list[str], Any]]:
+def parse_set(
+    assignments: Sequence[str], strings: Collection[str] = ()
+) -> list[tuple[list[str], Any]]:
     """--set KEY=VALUE: the value is JSON when it parses as JSON, else a string; a dotted key
-    nests (trigger_metadata.ref=refs/heads/main)."""
+    nests (trigger_metadata.ref=refs/heads/main). At a path in `strings` (fields the event
+    declares as strings) a number or boolean stays the string it was written as, so that
+    `--set build_id=$CI_PIPELINE_ID` gives "12345", not 12345."""
     parsed = []
     for item in assignments:
         key, sep, raw = item.partition("=")
@@ -75,6 +79,8 @@ def parse_set(assignments: Sequence[str]) -> list[tuple[list[str], Any]]:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
+        if isinstance(value, int | float) and ".".join(path) in strings:
+            value = raw  # bool is an int too
         parsed.append((path, value))
     return parsed
 

@@ -63,8 +63,9 @@ def emit(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Set one field: KEY=VALUE, VALUE is JSON if it parses, else a string; "
-            "dotted keys nest. Repeatable; applied after --data.",
+            help="Set one field: KEY=VALUE, VALUE is JSON if it parses, else a string (a field "
+            "that holds a string keeps numbers as written); dotted keys nest. Repeatable; "
+            "applied after --data.",
             metavar="KEY=VALUE",
         ),
     ] = None,
@@ -96,7 +97,7 @@ def emit(
     out = g.output(as_json)
     conf = g.config()
     event_def = get_event(event)
-    assignments = parse_set(set_ or [])
+    assignments = parse_set(set_ or [], event_def.string_paths())
     fields: dict[str, Any] = event_def.sample({}) if sample else {}
     if data is not None:
         fields.update(parse_data(data))
@@ -213,7 +214,7 @@ def replay(
 
 def report(out: Output, outcome: Outcome) -> int:
     """Print what happened to each delivery; return the exit status."""
-    if outcome.previews or (outcome.matched and not outcome.deliveries):
+    if outcome.dry_run:
         return _report_previews(out, outcome)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing sent")
