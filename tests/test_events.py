@@ -660,7 +660,7 @@ def test_validate_config_rejects(name: str, config: dict[str, Any], message: str
             "build_success",
             {"build_id": BUILD_ID, "trigger_id": 1245634},
             """build_success field 'trigger_id' must be a string, not a number: """
-            """pass it with --set 'trigger_id="1245634"'""",
+            """pass it with --set trigger_id=1245634""",
         ),
         (
             "build_failure",
@@ -779,11 +779,11 @@ def test_build_event_data_fills_quays_builder_defaults_and_the_build_homepage() 
         ("name", "web"),
         ("docker_url", "quay.example.com/acme/web"),
         ("homepage", "https://quay.example.com/repository/acme/web/build/abc"),
+        ("build_id", "abc"),  # Quay's builder writes build_id first
         ("docker_tags", ["latest"]),
         ("trigger_id", None),
         ("trigger_kind", None),
         ("trigger_metadata", {}),
-        ("build_id", "abc"),
         ("image_id", "i"),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -30,11 +31,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(code or 0)
     except QuaynotifyError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         out.error(exc.message)
         return int(exc.exit_code)
     except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
-        out.error(_usage_message(exc))
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            # `quaynotify` or `quaynotify rule` alone: the help, not an error line
+            sys.stderr.write(ctx.get_help() + "\n")
+        else:
+            out.error(_usage_message(exc))
         return int(getattr(exc, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
         out.error("interrupted")
@@ -46,7 +52,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.OK)
     except Exception as exc:
         if debug:
-            raise
+            traceback.print_exc()
         out.error(
             f"internal error: {type(exc).__name__}: {exc} "
             "(run again with --debug to see the traceback, and please report it)"

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
 
 
@@ -17,7 +18,12 @@ def register(app: typer.Typer) -> None:
 def events(
     ctx: typer.Context,
     event: Annotated[
-        str | None, typer.Argument(help="Show this event in detail.", show_default=False)
+        str | None,
+        typer.Argument(
+            help="Show this event in detail.",
+            show_default=False,
+            autocompletion=complete.events,
+        ),
     ] = None,
     sample: Annotated[
         bool, typer.Option("--sample", help="Print Quay's sample data for EVENT.")
@@ -86,7 +92,12 @@ def _event_view(e: Any) -> dict[str, Any]:
 def methods(
     ctx: typer.Context,
     method: Annotated[
-        str | None, typer.Argument(help="Show this method in detail.", show_default=False)
+        str | None,
+        typer.Argument(
+            help="Show this method in detail.",
+            show_default=False,
+            autocompletion=complete.methods,
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

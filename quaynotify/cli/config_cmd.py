@@ -7,7 +7,10 @@ import typer
 from quaynotify.cli.common import globals_of
 from quaynotify.errors import ConfigError
 
-app = typer.Typer(help="Locate and check the config file.", no_args_is_help=True)
+app = typer.Typer(
+    help="Locate and check the config file.\n\nExample: quaynotify config check",
+    no_args_is_help=True,
+)
 
 
 @app.command("path")

@@ -10,7 +10,8 @@ from quaynotify.cli.common import JsonOption, globals_of
 
 app = typer.Typer(
     help="Authorize e-mail addresses for `email` rules: an address must confirm a mailed code "
-    "for a repository before a rule may send to it (as in Quay).",
+    "for a repository before a rule may send to it (as in Quay).\n\n"
+    "Example: quaynotify email authorize acme/web dev@example.com",
     no_args_is_help=True,
 )
 

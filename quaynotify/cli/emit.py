@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
 from quaynotify.errors import ExitCode
 
@@ -49,7 +50,12 @@ Deadline = Annotated[
 
 def emit(
     ctx: typer.Context,
-    event: Annotated[str, typer.Argument(help="Event name (see `quaynotify events`).")],
+    event: Annotated[
+        str,
+        typer.Argument(
+            help="Event name (see `quaynotify events`).", autocompletion=complete.events
+        ),
+    ],
     repo: Annotated[str, typer.Option("--repo", help="Repository, NAMESPACE/NAME.")],
     data: Annotated[
         str | None,
@@ -138,7 +144,12 @@ def replay(
     ] = None,
     rule: Annotated[
         str | None,
-        typer.Option("--rule", metavar="ID", help="With --failed: only this rule's deliveries."),
+        typer.Option(
+            "--rule",
+            metavar="ID",
+            help="With --failed: only this rule's deliveries.",
+            autocompletion=complete.rule_ids,
+        ),
     ] = None,
     from_: Annotated[
         str | None,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
 
 app = typer.Typer()
@@ -27,9 +28,17 @@ def log(
         bool, typer.Option("--failed", help="Only deliveries that did not succeed.")
     ] = False,
     rule: Annotated[
-        str | None, typer.Option("--rule", help="Only this rule (any unique id prefix).")
+        str | None,
+        typer.Option(
+            "--rule",
+            help="Only this rule (any unique id prefix).",
+            autocompletion=complete.rule_ids,
+        ),
     ] = None,
-    event: Annotated[str | None, typer.Option("--event", help="Only this event.")] = None,
+    event: Annotated[
+        str | None,
+        typer.Option("--event", help="Only this event.", autocompletion=complete.events),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
     as_json: JsonOption = False,
 ) -> None:

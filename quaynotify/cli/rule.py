@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
 
 if TYPE_CHECKING:
@@ -14,21 +15,47 @@ if TYPE_CHECKING:
     from quaynotify.state import RuleHealth
 
 app = typer.Typer(
-    help="Manage notification rules (event + repository + method + config).",
+    help="Manage notification rules (event + repository + method + config).\n\n"
+    "Example: quaynotify rule add --repo acme/web --event build_failure --method slack "
+    "--url env:SLACK_WEBHOOK_URL",
     no_args_is_help=True,
 )
 
-Ids = Annotated[list[str], typer.Argument(help="Rule ids (any unique prefix).", show_default=False)]
-Id = Annotated[str, typer.Argument(help="Rule id (any unique prefix).", show_default=False)]
+Ids = Annotated[
+    list[str],
+    typer.Argument(
+        help="Rule ids (any unique prefix).",
+        show_default=False,
+        autocompletion=complete.rule_ids,
+    ),
+]
+Id = Annotated[
+    str,
+    typer.Argument(
+        help="Rule id (any unique prefix).", show_default=False, autocompletion=complete.rule_ids
+    ),
+]
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
     repo: Annotated[str, typer.Option("--repo", help="Repository, NAMESPACE/NAME.")],
-    event: Annotated[str, typer.Option("--event", help="Event name (see `quaynotify events`).")],
+    event: Annotated[
+        str,
+        typer.Option(
+            "--event",
+            help="Event name (see `quaynotify events`).",
+            autocompletion=complete.events,
+        ),
+    ],
     method: Annotated[
-        str, typer.Option("--method", help="Method name (see `quaynotify methods`).")
+        str,
+        typer.Option(
+            "--method",
+            help="Method name (see `quaynotify methods`).",
+            autocompletion=complete.methods,
+        ),
     ],
     title: Annotated[str | None, typer.Option("--title", help="Optional title.")] = None,
     url: Annotated[
@@ -149,8 +176,14 @@ def add(
 def list_(
     ctx: typer.Context,
     repo: Annotated[str | None, typer.Option("--repo", help="Only this repository.")] = None,
-    event: Annotated[str | None, typer.Option("--event", help="Only this event.")] = None,
-    method: Annotated[str | None, typer.Option("--method", help="Only this method.")] = None,
+    event: Annotated[
+        str | None,
+        typer.Option("--event", help="Only this event.", autocompletion=complete.events),
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="Only this method.", autocompletion=complete.methods),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List rules, in file order.

@@ -1,0 +1,250 @@
+"""The journal: every delivery and every attempt, `log` (newest first, filters) and `log show`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
+
+CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 2\n'
+BUILD_ID = "0d6b5a8e-3f1c-4e2a-9b7d-5c4e3f2a1b0c"
+LOG_COLUMNS = 8  # delivery, when, event, repository, method, status, attempts, detail
+
+
+@pytest.fixture
+def setup(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Callable[..., str]:
+    """`setup(event, path)` adds a webhook rule; /ok answers 200, /fail 500."""
+    config_file.write_text(CONFIG)
+    httpserver.expect_request("/ok").respond_with_data("ok")
+    httpserver.expect_request("/fail").respond_with_data("nope", status=500)
+
+    def add(event: str = "repo_push", path: str = "/ok") -> str:
+        result = cli(
+            "rule", "add", "--repo", "acme/web", "--event", event, "--method", "webhook",
+            "--url", httpserver.url_for(path),
+        )  # fmt: skip
+        assert result.code == 0, result.err
+        return str(result.out.strip())
+
+    return add
+
+
+def push(cli: Cli, tag: str = "v1", *extra: str) -> list[dict[str, Any]]:
+    result = cli("emit", "repo_push", "--repo", "acme/web", "--set", f'updated_tags=["{tag}"]',
+                 "--json", *extra)  # fmt: skip
+    deliveries: list[dict[str, Any]] = json.loads(result.out)["deliveries"]
+    return deliveries
+
+
+def build(cli: Cli) -> list[dict[str, Any]]:
+    result = cli("emit", "build_start", "--repo", "acme/web", "--set", f"build_id={BUILD_ID}",
+                 "--json")  # fmt: skip
+    deliveries: list[dict[str, Any]] = json.loads(result.out)["deliveries"]
+    return deliveries
+
+
+def log(cli: Cli, *options: str) -> list[dict[str, Any]]:
+    result = cli("log", "--json", *options)
+    assert result.code == 0, result.err
+    entries: list[dict[str, Any]] = json.loads(result.out)
+    return entries
+
+
+def test_an_empty_journal(cli: Cli, state_dir: Path) -> None:
+    assert log(cli) == []
+    result = cli("log")
+    assert (result.code, result.out, result.err) == (0, "", "")
+    assert not (state_dir / "state.db").exists(), "looking must not create the database"
+
+
+def test_every_delivery_and_attempt_is_journaled(
+    cli: Cli, setup: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    good, bad = setup(path="/ok"), setup(path="/fail")
+    result = cli("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]',
+                 "--performer", "alice")  # fmt: skip
+    assert result.code == 1
+    entries = log(cli)
+    assert {e["rule_id"]: e["status"] for e in entries} == {good: "succeeded", bad: "failed"}
+    for entry in entries:
+        shown = cli("log", "show", entry["id"], "--json")
+        assert shown.code == 0, shown.err
+        record = json.loads(shown.out)
+        assert (record["event"], record["repository"], record["method"]) == (
+            "repo_push",
+            "acme/web",
+            "webhook",
+        )
+        assert record["performer"] == "alice"
+        assert record["data"] == {
+            "repository": "acme/web",
+            "namespace": "acme",
+            "name": "web",
+            "docker_url": "quay.example.com/acme/web",
+            "homepage": "https://quay.example.com/repository/acme/web",
+            "updated_tags": ["v1"],
+        }
+        attempts = record["attempts"]
+        assert [a["number"] for a in attempts] == list(range(1, len(attempts) + 1))
+        assert record["attempt_count"] == len(attempts) == entry["attempt_count"]
+        if entry["rule_id"] == good:
+            assert [(a["ok"], a["status"]) for a in attempts] == [(True, 200)]
+            assert record["error"] is None
+        else:
+            assert [(a["ok"], a["status"]) for a in attempts] == [(False, 500), (False, 500)]
+            assert "500 response for webhook" in record["error"]
+            assert all("500 response for webhook" in a["message"] for a in attempts)
+        for attempt in attempts:
+            assert attempt["started"] >= record["created"] - 1
+            assert attempt["duration"] >= 0
+
+
+def test_log_lists_newest_first(cli: Cli, setup: Callable[..., str]) -> None:
+    setup()
+    emitted = [push(cli, f"v{n}")[0]["id"] for n in range(4)]
+    assert [e["id"] for e in log(cli)] == emitted[::-1]
+    assert [line.split("\t")[0] for line in cli("log").lines] == emitted[::-1]
+
+
+def test_log_limit(cli: Cli, setup: Callable[..., str]) -> None:
+    setup()
+    emitted = [push(cli, f"v{n}")[0]["id"] for n in range(4)]
+    assert [e["id"] for e in log(cli, "--limit", "2")] == emitted[:1:-1]
+    assert len(cli("log", "--limit", "1").lines) == 1
+    assert cli("log", "--limit", "0").code == 2
+
+
+def test_log_failed(cli: Cli, setup: Callable[..., str]) -> None:
+    setup(path="/ok")
+    bad = setup(path="/fail")
+    push(cli, "v1")
+    push(cli, "v2")
+    failed = log(cli, "--failed")
+    assert [(e["rule_id"], e["status"]) for e in failed] == [(bad, "failed"), (bad, "failed")]
+    assert len(log(cli)) == 4
+
+
+def test_log_rule_takes_a_prefix(cli: Cli, setup: Callable[..., str]) -> None:
+    first, second = setup(), setup()
+    push(cli)
+    push(cli)
+    for rule_id in (first, second):
+        entries = log(cli, "--rule", rule_id[:8])
+        assert len(entries) == 2 and {e["rule_id"] for e in entries} == {rule_id}
+
+
+def test_log_event(cli: Cli, setup: Callable[..., str]) -> None:
+    setup("repo_push")
+    setup("build_start")
+    push(cli)
+    build(cli)
+    push(cli)
+    assert [e["event"] for e in log(cli, "--event", "build_start")] == ["build_start"]
+    assert [e["event"] for e in log(cli, "--event", "repo_push")] == ["repo_push", "repo_push"]
+    assert log(cli, "--event", "repo_mirror_sync_failed") == []
+
+
+def test_log_filters_combine(cli: Cli, setup: Callable[..., str]) -> None:
+    good = setup(path="/ok")
+    bad = setup(path="/fail")
+    setup("build_start", path="/fail")
+    push(cli)
+    build(cli)
+    entries = log(cli, "--failed", "--event", "repo_push")
+    assert [e["rule_id"] for e in entries] == [bad]
+    assert log(cli, "--failed", "--rule", good) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--rule", "ffffffff"), "no rule with id 'ffffffff'"),
+        (("--event", "repo_pushed"), "unknown event 'repo_pushed'"),
+    ],
+)
+def test_log_filters_refuse_unknown_names(
+    cli: Cli, setup: Callable[..., str], options: tuple[str, ...], message: str
+) -> None:
+    setup()
+    result = cli("log", *options)
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith("quaynotify: error: ") and message in result.err
+
+
+def test_log_is_tab_separated(cli: Cli, setup: Callable[..., str]) -> None:
+    setup()
+    (delivery,) = push(cli)
+    (line,) = cli("log").lines
+    cells = line.split("\t")
+    assert len(cells) == LOG_COLUMNS
+    assert cells[0] == delivery["id"]
+    assert cells[2:7] == ["repo_push", "acme/web", "webhook", "succeeded", "1"]
+
+
+def test_log_show_by_prefix_shows_every_attempt(cli: Cli, setup: Callable[..., str]) -> None:
+    setup(path="/fail")
+    (delivery,) = push(cli)
+    result = cli("log", "show", delivery["id"][:8])
+    assert result.code == 0, result.err
+    fields, _, attempts = result.out.partition("\n\n")
+    pairs = dict(line.split("\t", 1) for line in fields.splitlines())
+    assert (pairs["delivery"], pairs["status"], pairs["event"]) == (
+        delivery["id"],
+        "failed",
+        "repo_push",
+    )
+    rows = [line.split("\t") for line in attempts.splitlines()]
+    assert [(row[0], row[3], row[4]) for row in rows] == [("1", "no", "500"), ("2", "no", "500")]
+    shown = json.loads(cli("log", "show", delivery["id"][:8].upper(), "--json").out)
+    assert shown["id"] == delivery["id"]
+
+
+@pytest.mark.parametrize("given", ["ffffffff-0000", "zzz", ""])
+def test_log_show_of_an_unknown_id_is_exit_2(
+    cli: Cli, setup: Callable[..., str], given: str
+) -> None:
+    setup()
+    push(cli)
+    result = cli("log", "show", given)
+    assert (result.code, result.out) == (2, "")
+    assert result.err.count("\n") == 1 and result.err.startswith("quaynotify: error: ")
+
+
+def test_log_show_of_an_ambiguous_prefix_is_exit_2(cli: Cli, setup: Callable[..., str]) -> None:
+    # 17 deliveries: two of them must share the first hex digit of their id
+    for _ in range(17):
+        setup()
+    ids = [d["id"] for d in push(cli)]
+    assert len(ids) == 17
+    shared = next(c for c, n in Counter(i[0] for i in ids).items() if n > 1)
+    result = cli("log", "show", shared)
+    assert (result.code, result.out) == (2, "")
+    assert "ambiguous" in result.err
+
+
+def test_dry_run_journals_nothing(cli: Cli, setup: Callable[..., str]) -> None:
+    setup()
+    assert cli("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]',
+               "--dry-run").code == 0  # fmt: skip
+    assert log(cli) == []
+
+
+def test_the_journal_is_a_sqlite_file_in_the_state_dir(
+    cli: Cli, setup: Callable[..., str], state_dir: Path
+) -> None:
+    rule_id = setup()
+    (delivery,) = push(cli)
+    with closing(sqlite3.connect(state_dir / "state.db")) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM delivery WHERE id = ? AND rule_id = ?", (delivery["id"], rule_id)
+        ).fetchone()
+    assert count == 1
