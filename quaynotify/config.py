@@ -1,13 +1,12 @@
-"""The config file: find, load (tomllib), validate, and edit in place under a lock."""
+"""The config file: load it (tomllib), check it, and validate rules as Quay does.
+
+Editing it in place is configedit.py's."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -300,146 +299,3 @@ def check(config: Config) -> list[str]:
         except QuaynotifyError as exc:
             problems.append(f"rule #{index} ({rule.id}): {exc}")
     return problems
-
-
-# -- editing ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock beside the file: concurrent editors take turns, readers never wait."""
-    import fcntl
-
-    lock_path = path.with_name(f".{path.name}.lock")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise ConfigError(f"cannot lock config {path}: {exc.strerror}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temp file beside `path`, fsync, rename over it: old or new, never half."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)  # the file may hold secrets
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _read_text(path: Path) -> str:
-    """The current text, checked: an edit never starts from a file it cannot parse."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return ""
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    parse(data, path)
-    return data.decode("utf-8")
-
-
-def add_rule(path: Path, rule: Rule) -> None:
-    """Append the rule as a new [[rule]] block: everything already in the file stays as it is."""
-    with _locked(path):
-        text = _read_text(path)
-        if text and not text.endswith("\n"):
-            text += "\n"
-        new = text + ("\n" if text.strip() else "") + render_rule(rule)
-        if not any(r.id == rule.id for r in _check_written(new, path).rules):  # pragma: no cover
-            raise QuaynotifyError(f"refusing to write {path}: the new rule did not parse back")
-        _atomic_write(path, new)
-
-
-def remove_rules(path: Path, ids: Sequence[str]) -> None:
-    """Delete the rules with these exact ids, keeping the rest of the file's text."""
-    wanted = set(ids)
-
-    def edit(aot: Any) -> None:
-        for index in reversed(range(len(aot))):
-            if aot[index].get("id") in wanted:
-                del aot[index]
-
-    _edit_rules(path, ids, edit)
-
-
-def set_enabled(path: Path, rule_id: str, enabled: bool) -> None:
-    """Write `enabled = false` into the rule, or take it out again (true is the default)."""
-
-    def edit(aot: Any) -> None:
-        for table in aot:
-            if table.get("id") == rule_id:
-                if enabled:
-                    table.pop("enabled", None)
-                else:
-                    table["enabled"] = False
-
-    _edit_rules(path, [rule_id], edit)
-
-
-def _edit_rules(path: Path, ids: Sequence[str], edit: Callable[[Any], None]) -> None:
-    """Round-trip edit of the [[rule]] array (tomlkit), so comments and layout survive."""
-    import tomlkit
-
-    with _locked(path):
-        text = _read_text(path)
-        doc = tomlkit.parse(text)
-        aot = doc.get("rule")
-        present = {t.get("id") for t in aot} if aot is not None else set()
-        missing = [i for i in ids if i not in present]
-        if aot is None or missing:
-            # Another process changed the file between our read and our lock.
-            raise NotFoundError(f"no rule with id {(missing or ids)[0]!r} in {path}")
-        edit(aot)
-        if not len(aot):
-            del doc["rule"]
-        new = tomlkit.dumps(doc)
-        _check_written(new, path)
-        _atomic_write(path, new)
-
-
-def _check_written(text: str, path: Path) -> Config:
-    """Parse what we are about to write: a bug in an edit must never break the user's file."""
-    try:
-        return parse(text.encode("utf-8"), path)
-    except ConfigError as exc:  # pragma: no cover - our bug, not the user's input
-        raise QuaynotifyError(f"refusing to write a broken config: {exc}") from exc
-
-
-def render_rule(rule: Rule) -> str:
-    """The [[rule]] block for a rule, with config tables inline as in the design's example."""
-    import tomli_w
-
-    def line(key: str, value: Any) -> str:
-        return tomli_w.dumps({key: value}).rstrip("\n")
-
-    lines = ["[[rule]]", line("id", rule.id), line("repository", rule.repository)]
-    lines += [line("event", rule.event), line("method", rule.method)]
-    if rule.title:
-        lines.append(line("title", rule.title))
-    for key, table in (("config", rule.config), ("event_config", rule.event_config)):
-        if table or key == "config":
-            inner = ", ".join(line(k, v) for k, v in table.items())
-            lines.append(f"{key} = {{ {inner} }}" if inner else f"{key} = {{}}")
-    if not rule.enabled:
-        lines.append("enabled = false")
-    return "\n".join(lines) + "\n"

@@ -534,9 +534,17 @@ def common_fields(
 # (util/notification.py).
 _FIELD_ORDER: dict[str, tuple[str, ...]] = {
     "build_queued": (
-        "build_id", "docker_tags", "repo", "namespace", "is_manual", "manual_user",
-        "trigger_id", "trigger_kind", "trigger_metadata", "trigger_manual",
-    ),  # fmt: skip
+        "build_id",
+        "docker_tags",
+        "repo",
+        "namespace",
+        "is_manual",
+        "manual_user",
+        "trigger_id",
+        "trigger_kind",
+        "trigger_metadata",
+        "trigger_manual",
+    ),
     "repo_image_expiry": ("notification_uuid", "tags", "expiring_in"),
 }
 

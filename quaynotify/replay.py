@@ -121,9 +121,7 @@ def parse_stream(text: str, source: str) -> list[StreamEvent]:
     return events
 
 
-def plan_stream(
-    config: Config, state: State, events: Sequence[StreamEvent], source: str
-) -> Plan:
+def plan_stream(config: Config, state: State, events: Sequence[StreamEvent], source: str) -> Plan:
     """Every event of a stream, planned to share one pool. Every event is checked before
     anything is sent, so a typo on line 900 does not leave 899 half-sent."""
     planned: list[delivery.Planned] = []

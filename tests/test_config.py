@@ -295,14 +295,7 @@ def test_add_only_inserts_the_new_rule(cli: Cli, hand_written: Path) -> None:
     "rule_id",
     [
         ID1,
-        pytest.param(
-            ID2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: config.remove_rules (tomlkit) deletes the comment lines between the "
-                "removed rule and the next [[rule]] header ('# the third rule: ...')",
-            ),
-        ),
+        ID2,
         ID3,
     ],
 )
@@ -319,15 +312,7 @@ def test_remove_takes_out_only_that_rule(cli: Cli, hand_written: Path, rule_id: 
     "rule_id",
     [
         ID1,
-        pytest.param(
-            ID2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: config.set_enabled (tomlkit) writes `enabled = false` below the "
-                "blank line and the comment that introduce the next rule, not after the rule's "
-                "last key: it reads as part of rule 3",
-            ),
-        ),
+        ID2,
     ],
 )
 def test_disable_changes_only_that_rule(cli: Cli, hand_written: Path, rule_id: str) -> None:
@@ -366,14 +351,6 @@ def test_enabling_an_enabled_rule_does_not_rewrite_the_file(cli: Cli, hand_writt
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
-AFTER_ADD_REASON = (
-    "BUG: once `rule add` has appended a rule after a table that follows the rules ([journal]), "
-    "config._edit_rules (tomlkit) re-orders the file on the next remove/disable/enable: the "
-    "[journal] table and its comments move below the appended rule"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=AFTER_ADD_REASON)
 @pytest.mark.parametrize(
     ("command", "rule_id", "removed"),
     [("disable", ID1, False), ("remove", ID2, True), ("enable", ID3, False)],

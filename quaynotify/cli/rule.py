@@ -134,7 +134,7 @@ def add(
     --url https://ci.example.com/hook
     """
     from quaynotify import config as cfg
-    from quaynotify import emailauth
+    from quaynotify import configedit, emailauth
     from quaynotify.inputs import read_text_arg
 
     g = globals_of(ctx)
@@ -164,7 +164,7 @@ def add(
         title=title,
         authorized=emailauth.checker(g.state()),
     )
-    cfg.add_rule(conf.path, rule)
+    configedit.add_rule(conf.path, rule)
     if out.as_json:
         out.json(rule_view(rule, None, out))
     else:
@@ -251,12 +251,12 @@ def remove(ctx: typer.Context, rule_ids: Ids) -> None:
 
     Example: quaynotify rule remove 7c1d 9f2e
     """
-    from quaynotify import config as cfg
+    from quaynotify import configedit
 
     g = globals_of(ctx)
     conf = g.config()
     rules = [conf.find_rule(i) for i in rule_ids]
-    cfg.remove_rules(conf.path, [r.id for r in rules])
+    configedit.remove_rules(conf.path, [r.id for r in rules])
     for r in rules:
         g.output().note(f"removed rule {r.id}")
 
@@ -280,13 +280,13 @@ def disable(ctx: typer.Context, rule_id: Id) -> None:
 
 
 def _set_enabled(ctx: typer.Context, rule_id: str, enabled: bool) -> None:
-    from quaynotify import config as cfg
+    from quaynotify import configedit
 
     g = globals_of(ctx)
     conf = g.config()
     rule = conf.find_rule(rule_id)
     if rule.enabled != enabled:
-        cfg.set_enabled(conf.path, rule.id, enabled)
+        configedit.set_enabled(conf.path, rule.id, enabled)
     g.output().note(f"rule {rule.id} is {'enabled' if enabled else 'disabled'}")
 
 

@@ -87,7 +87,6 @@ class Slack(HttpMethod):
         return HttpRequest(url=url, body=body, label="Slack", secrets=secrets)
 
 
-
 def _is_http_url(url: str) -> bool:
     try:
         parts = urlsplit(url)
