@@ -88,9 +88,11 @@ class Output:
         from rich.console import Console
 
         color = _color_wanted(stream)
+        # no_color alone keeps bold; no colour system at all means no escape codes.
+        system = {False: None, True: "standard", None: "auto"}[color]
         return Console(
             file=stream,
-            no_color=color is False,
+            color_system=system,  # type: ignore[arg-type]
             force_terminal=True if color else None,
             highlight=False,
             soft_wrap=False,
