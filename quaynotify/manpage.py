@@ -13,7 +13,7 @@ from quaynotify import __version__
 from quaynotify.errors import ExitCode
 
 # Fixed, not the clock: regenerating the page must give the same bytes. Move it on a release.
-DATE = "2025-11-27"
+DATE = "2026-11-27"
 WIDTH = 80  # source lines (mandoc's style limit)
 EXAMPLE_WIDTH = 68  # an 80-column terminal less the page's and the example's indent
 
@@ -31,32 +31,31 @@ EXIT_STATUS: dict[ExitCode, str] = {
     ExitCode.INTERRUPTED: "Interrupted (Ctrl-C).",
 }
 
-ENVIRONMENT: tuple[tuple[str, str], ...] = (
-    ("QUAYNOTIFY_CONFIG", "The config file, when `--config` is not given."),
-    ("QUAYNOTIFY_STATE_DIR", "The directory of the state database, when `--state-dir` is not "
-     "given."),
-    ("QUAYNOTIFY_USER", "Whose notifications `inbox` shows, when `--user` is not given "
-     "(else the login name)."),
-    ("QUAYNOTIFY_DEBUG", "Any value but empty or 0 shows a traceback when something goes "
-     "wrong, as `--debug` does."),
-    ("NO_COLOR", "Any value but empty turns colour and text styling off (https://no-color.org)."),
-    ("CLICOLOR", "0 turns colour and text styling off."),
-    ("CLICOLOR_FORCE", "Any value but empty or 0 turns colour on even where the terminal says "
-     "it has none. NO_COLOR wins over it. Output that is not a terminal stays tab-separated."),
-    ("XDG_CONFIG_HOME, XDG_STATE_HOME", "Where the default config file and state directory "
-     "are (see FILES)."),
-)
+ENVIRONMENT: dict[str, str] = {
+    "QUAYNOTIFY_CONFIG": "The config file, when `--config` is not given.",
+    "QUAYNOTIFY_STATE_DIR": "The state directory, when `--state-dir` is not given.",
+    "QUAYNOTIFY_USER": "Whose notifications `inbox` shows when `--user` is not given (else "
+    "the login name).",
+    "QUAYNOTIFY_DEBUG": "Any value but empty or 0: show a traceback when something goes wrong, "
+    "as `--debug` does.",
+    "NO_COLOR": "Any value but empty: no colour or other text styling (https://no-color.org).",
+    "CLICOLOR": "0: no colour or other text styling.",
+    "CLICOLOR_FORCE": "Any value but empty or 0: colour on a terminal even where TERM says it "
+    "has none. NO_COLOR wins over it. Output that is not a terminal stays tab-separated text.",
+    "XDG_CONFIG_HOME, XDG_STATE_HOME": "Where the default config file and state directory "
+    "are (see FILES).",
+}
 
-FILES: tuple[tuple[str, str], ...] = (
-    ("~/.config/quaynotify/config.toml", "The config file: rules and settings, TOML "
-     "(`$XDG_CONFIG_HOME/quaynotify/config.toml`; on other systems `quaynotify config path` "
-     "prints it). Commands that change it edit it in place, keeping comments and layout, under "
-     "a lock (`.config.toml.lock` beside it), and write it with mode 0600. `emit` never writes "
-     "it, so it can be kept in git."),
-    ("~/.local/state/quaynotify/state.db", "The state database (SQLite): the journal of "
-     "deliveries and attempts, rule health (failure counts, the failure breaker), the "
-     "notification area and e-mail authorizations (`$XDG_STATE_HOME/quaynotify/state.db`)."),
-)
+FILES: dict[str, str] = {
+    "~/.config/quaynotify/config.toml": "The config file: rules and settings, TOML "
+    "(`$XDG_CONFIG_HOME/quaynotify/config.toml`; on other systems `quaynotify config path` "
+    "prints it). Commands that change it edit it in place, keeping comments and layout, under "
+    "a lock (`.config.toml.lock` beside it), and write it with mode 0600. `emit` never writes "
+    "it, so it can be kept in git.",
+    "~/.local/state/quaynotify/state.db": "The state database (SQLite): the journal of "
+    "deliveries and attempts, rule health (failure counts, the failure breaker), the "
+    "notification area and e-mail authorizations (`$XDG_STATE_HOME/quaynotify/state.db`).",
+}
 
 DESCRIPTION = (
     "A rule says: when EVENT happens in repository NAMESPACE/NAME, notify via METHOD with this "
@@ -78,21 +77,22 @@ SECRETS = (
     "self-hosted servers and payload parity: point `api_url` at the server."
 )
 
-EXAMPLES: tuple[tuple[str, str], ...] = (
-    ("Notify Slack when a build of the main branch fails:",
-     "quaynotify rule add --repo acme/web --event build_failure --method slack "
-     "--url env:SLACK_WEBHOOK_URL --ref-regex refs/heads/main"),
-    ("Emit the event from a CI job; the exit status says whether every delivery succeeded:",
-     'quaynotify emit build_failure --repo acme/web --set "build_id=$CI_JOB_ID" '
-     '--set "trigger_metadata.ref=refs/heads/$CI_COMMIT_BRANCH"'),
-    ("See exactly what would be sent, sending nothing:",
-     "quaynotify emit repo_push --repo acme/web --sample --dry-run"),
-    ("Send Quay's test notification to one rule:", "quaynotify rule test 7c1d"),
-    ("Look at failed deliveries and deliver them again once the receiver is fixed:",
-     "quaynotify log --failed\nquaynotify replay --failed --since 2h"),
-    ("Tab-separated output composes with the usual tools:",
-     "quaynotify rule list --event repo_push | cut -f1 | xargs -n1 quaynotify rule disable"),
-)
+EXAMPLES: dict[str, str] = {
+    "Notify Slack when a build of the main branch fails:": "quaynotify rule add --repo "
+    "acme/web --event build_failure --method slack --url env:SLACK_WEBHOOK_URL "
+    "--ref-regex refs/heads/main",
+    "Emit the event from a CI job; the exit status says whether every delivery succeeded:": (
+        'quaynotify emit build_failure --repo acme/web --set "build_id=$CI_JOB_ID" '
+        '--set "trigger_metadata.ref=refs/heads/$CI_COMMIT_BRANCH"'
+    ),
+    "See exactly what would be sent, sending nothing:": "quaynotify emit repo_push --repo "
+    "acme/web --sample --dry-run",
+    "Send Quay's test notification to one rule:": "quaynotify rule test 7c1d",
+    "Look at failed deliveries and deliver them again once the receiver is fixed:": "quaynotify "
+    "log --failed\nquaynotify replay --failed --since 2h",
+    "Tab-separated output composes with the usual tools:": "quaynotify rule list --event "
+    "repo_push | cut -f1 | xargs -n1 quaynotify rule disable",
+}
 
 COMPLETION = (
     "The package installs completion scripts for bash "
@@ -135,12 +135,13 @@ def render() -> str:
         lines += _command(path, command, sub)
     lines += _events()
     lines += _methods(_find(root, ctx, ["rule", "add"]))
-    lines += [".SH FILES", *_tagged((f"\\fI{_esc(p)}\\fR", t) for p, t in FILES)]
-    lines += [".SH ENVIRONMENT", *_tagged((f"\\fB{_esc(n)}\\fR", t) for n, t in ENVIRONMENT)]
+    lines += [".SH FILES", *_tagged((f"\\fI{_esc(p)}\\fR", t) for p, t in FILES.items())]
+    lines += [".SH ENVIRONMENT"]
+    lines += _tagged((f"\\fB{_esc(n)}\\fR", t) for n, t in ENVIRONMENT.items())
     lines += [".SH EXIT STATUS"]
     lines += _tagged((f"\\fB{int(code)}\\fR", EXIT_STATUS[code]) for code in ExitCode)
     lines += [".SH EXAMPLES"]
-    for intro, example in EXAMPLES:
+    for intro, example in EXAMPLES.items():
         lines += [*_paragraph(intro), *_example(example)]
     lines += [".SH SHELL COMPLETION", *_paragraph(COMPLETION)]
     # A heading starts a paragraph already: mandoc warns about a .PP right after one.
@@ -369,7 +370,8 @@ def _tagged(items: Any) -> list[str]:
 
 def _wrap(line: str) -> list[str]:
     """A filled text line split at spaces into source lines of at most WIDTH bytes (roff
-    joins them again); no piece may start with a control character."""
+    joins them again). A word that is not plain prose starts with \\%, so no source line
+    starts with a control character."""
     lines: list[str] = []
     for word in line.split(" "):
         if not _PROSE.fullmatch(word):
@@ -377,7 +379,7 @@ def _wrap(line: str) -> list[str]:
         if lines and len(lines[-1]) + 1 + len(word) <= WIDTH:
             lines[-1] += " " + word
         else:
-            lines.append("\\&" + word if word.startswith(".") else word)
+            lines.append(word)
     # roff takes a period at the end of a source line for the end of a sentence
     return [line + "\\&" if line.endswith(("e.g.", "i.e.")) else line for line in lines]
 

@@ -15,7 +15,7 @@ if os.environ.get(COMPLETE_VAR):
     # The app is built with add_completion=False (no --install-completion), so Typer never
     # registers its shell classes and the protocol would answer "Shell bash not supported".
     # Register them only when a shell is asking: plain commands stay free of the import.
-    from typer.completion import completion_init
+    from typer._completion_classes import completion_init
 
     completion_init()
 
