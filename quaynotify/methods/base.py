@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from quaynotify import __version__
 from quaynotify.errors import DeliveryError
@@ -80,6 +80,17 @@ Secret = Callable[[str], str]
 Authorized = Callable[[str, str], bool]  # (repository, e-mail address) -> confirmed?
 
 
+@dataclass(frozen=True)
+class RuleContext:
+    """What validating a method config may look at besides the config itself."""
+
+    settings: Mapping[str, Any]  # the whole config document: methods read their own tables
+    repository: str
+    # Given only when a rule is being added: is an e-mail address confirmed for the
+    # repository? (Quay checks that at creation only, and so do we.)
+    authorized: Authorized | None = None
+
+
 class Method(ABC):
     """A delivery method: Quay's wire name, config fields, validation and one attempt."""
 
@@ -117,7 +128,7 @@ class Method(ABC):
             raise ValidationError(
                 f"unknown config key {unknown[0]!r} for method {cls.name}: expected {known}"
             )
-        cls.validate(config, settings, repository=repository, authorized=authorized)
+        cls.validate(config, RuleContext(settings, repository, authorized))
         return cls(config, settings)
 
     @classmethod
@@ -135,14 +146,8 @@ class Method(ABC):
 
     @classmethod
     @abstractmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None: ...
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
+        """Raise ValidationError, with Quay's message where Quay has one."""
 
     @abstractmethod
     def preview(self, notification: Notification) -> Preview: ...
@@ -193,6 +198,18 @@ def mask_secret(value: str) -> str:
     if not value or is_reference(value):
         return value
     return MASK
+
+
+def http_url(value: str) -> SplitResult | None:
+    """The parts of an http(s) URL with a host (and a well-formed port), else None."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts
 
 
 def mask_url(url: str, secrets: tuple[str, ...] = ()) -> str:

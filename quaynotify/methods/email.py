@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from quaynotify.errors import ConfigError, DeliveryError, ValidationError
 from quaynotify.methods.base import (
     MASK,
-    Authorized,
     FieldSpec,
     Method,
     Notification,
     Preview,
+    RuleContext,
     SendContext,
     Sent,
     resolve_secret,
@@ -166,20 +166,13 @@ class Email(Method):
     )
 
     @classmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None:
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         address = check_address(config.get("email"))
-        smtp_settings(settings)
+        smtp_settings(ctx.settings)
         # As in Quay, authorization is checked when the rule is created, never at send time.
-        if authorized is not None and not authorized(repository, address):
+        if ctx.authorized is not None and not ctx.authorized(ctx.repository, address):
             raise ValidationError(
-                f"{NOT_AUTHORIZED}: run `{authorize_command(repository, address)}`"
+                f"{NOT_AUTHORIZED}: run `{authorize_command(ctx.repository, address)}`"
             )
 
     def mail(self, notification: Notification) -> Mail:

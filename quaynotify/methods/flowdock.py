@@ -7,11 +7,11 @@ from typing import Any
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
-    Authorized,
     FieldSpec,
     HttpMethod,
     HttpRequest,
     Notification,
+    RuleContext,
     Secret,
 )
 from quaynotify.methods.hipchat import api_base
@@ -41,14 +41,7 @@ class Flowdock(HttpMethod):
     )
 
     @classmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None:
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         if not config.get("flow_api_token"):
             raise ValidationError("Missing Flowdock API Token")
         api_base(config, "Flowdock", DEFAULT_API_URL)

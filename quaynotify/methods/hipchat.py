@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
-    Authorized,
     FieldSpec,
     HttpMethod,
     HttpRequest,
     Notification,
+    RuleContext,
     Secret,
+    http_url,
     mask_url,
 )
 
@@ -48,14 +48,7 @@ class Hipchat(HttpMethod):
     )
 
     @classmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None:
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         # Quay's order: the token first, then the room.
         if not config.get("notification_token"):
             raise ValidationError("Missing Hipchat Room Notification Token")
@@ -104,12 +97,8 @@ def api_base(config: Mapping[str, Any], label: str, default: str = DEFAULT_API_U
     problem = f"Invalid {label} API URL {mask_url(str(value))!r}: api_url must be"
     if not isinstance(value, str):
         raise ValidationError(f"{problem} a string, e.g. {default}")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = http_url(value)
+    if parts is None:
         raise ValidationError(f"{problem} an http(s) URL with a host, e.g. {default}")
     if parts.query or parts.fragment:
         raise ValidationError(f"{problem} a base URL without a query or fragment, e.g. {default}")

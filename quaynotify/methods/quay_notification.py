@@ -10,11 +10,11 @@ from typing import Any, Protocol, Self
 
 from quaynotify.errors import ConfigError, DeliveryError, ValidationError
 from quaynotify.methods.base import (
-    Authorized,
     FieldSpec,
     Method,
     Notification,
     Preview,
+    RuleContext,
     SendContext,
     Sent,
 )
@@ -163,18 +163,11 @@ class QuayNotification(Method):
     )
 
     @classmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None:
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         target = parse_target(config.get("target"))
-        people = directory(settings)
+        people = directory(ctx.settings)
         cls._check_form(target)
-        cls._check_exists(target, people, repository.split("/", 1)[0])
+        cls._check_exists(target, people, ctx.repository.split("/", 1)[0])
 
     @classmethod
     def for_sending(

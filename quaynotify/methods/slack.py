@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
     MASK,
-    Authorized,
     FieldSpec,
     HttpMethod,
     HttpRequest,
     Notification,
+    RuleContext,
     Secret,
+    http_url,
     is_reference,
 )
 
@@ -39,21 +40,14 @@ class Slack(HttpMethod):
     )
 
     @classmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None:
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         url = config.get("url")
         if not url:
             raise ValidationError("Missing Slack Callback URL")
         # Quay checks nothing more, and a non-http URL then fails on every send; rejecting it
         # now costs nothing, since no Slack URL is anything but https. A reference is checked
         # once resolved, at send time. The URL is a secret: the message never repeats it.
-        if not is_reference(str(url)) and not _is_http_url(str(url)):
+        if not is_reference(str(url)) and not http_url(str(url)):
             raise ValidationError(
                 f"Invalid Slack Callback URL: it must be an http(s) URL with a host, e.g. {EXAMPLE}"
             )
@@ -63,7 +57,7 @@ class Slack(HttpMethod):
         secrets: tuple[str, ...] = ()
         # In a preview `secret` gives the mask or the reference itself: shown as they are.
         if url != MASK and not is_reference(url):
-            if not _is_http_url(url):
+            if not http_url(url):
                 raise DeliveryError(
                     f"Invalid Slack Callback URL from {self.masked('url')}: it must be an "
                     f"http(s) URL with a host, e.g. {EXAMPLE}",
@@ -85,15 +79,6 @@ class Slack(HttpMethod):
             ],
         }
         return HttpRequest(url=url, body=body, label="Slack", secrets=secrets)
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _after_host(url: str) -> str:

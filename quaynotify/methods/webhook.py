@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, QuaynotifyError, ValidationError
 from quaynotify.methods.base import (
-    Authorized,
     FieldSpec,
     HttpMethod,
     HttpRequest,
     Notification,
+    RuleContext,
     Secret,
     TlsSettings,
+    http_url,
 )
 
 WEBHOOK_TABLE_KEYS = ("ca_bundle", "client_cert", "client_key", "hostname_blocklist")
@@ -45,39 +45,26 @@ class Webhook(HttpMethod):
     )
 
     @classmethod
-    def validate(
-        cls,
-        config: Mapping[str, Any],
-        settings: Mapping[str, Any],
-        *,
-        repository: str,
-        authorized: Authorized | None = None,
-    ) -> None:
+    def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         url = config.get("url")
         if not url:
             raise ValidationError("Missing webhook URL")
-        if not isinstance(url, str):
-            raise ValidationError("Invalid webhook URL")
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a malformed port
-        except ValueError:
-            raise ValidationError("Invalid webhook URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = http_url(url) if isinstance(url, str) else None
+        if parts is None or parts.hostname is None:
             raise ValidationError("Invalid webhook URL")
         # Quay blocks localhost and 127.0.0.1 because its webhooks run on a shared server; here
         # they run on the user's machine, where a local receiver is normal: the list is opt-in.
-        blocked = [h.lower() for h in _blocklist(settings)]
+        blocked = [h.lower() for h in _blocklist(ctx.settings)]
         if parts.hostname.lower() in blocked:
             raise ValidationError("Invalid webhook URL")
-        table = settings.get("webhook", {})
+        table = ctx.settings.get("webhook", {})
         unknown = sorted(set(table) - set(WEBHOOK_TABLE_KEYS)) if isinstance(table, dict) else []
         if not isinstance(table, dict) or unknown:
             raise ValidationError(
                 f"[webhook] takes the keys {', '.join(WEBHOOK_TABLE_KEYS)}"
                 + (f"; {unknown[0]!r} is not one of them" if unknown else "")
             )
-        tls = _tls(config, settings)
+        tls = _tls(config, ctx.settings)
         for key in ("ca_bundle", "client_cert", "client_key"):
             value = getattr(tls, key)
             if value and not os.path.isfile(os.path.expanduser(value)):
