@@ -291,8 +291,15 @@ def validate_rule(config: Config, rule: Rule, *, authorized: Authorized | None =
 
 
 def check(config: Config) -> list[str]:
-    """Every problem `validate_rule` finds in the file's rules, one line each."""
+    """Every problem in the methods' tables and in the rules, one line each."""
+    from quaynotify.methods import METHODS
+
     problems = []
+    for method in METHODS.values():
+        try:
+            method.check_settings(config.tables)
+        except QuaynotifyError as exc:
+            problems.append(str(exc))
     for index, rule in enumerate(config.rules, start=1):
         try:
             validate_rule(config, rule)

@@ -168,7 +168,7 @@ def plan(
 
 def disabled_rules(state: State, rules: Sequence[Rule]) -> list[str]:
     """The ids of these rules that the failure breaker has disabled."""
-    if not rules or not state.path.exists():
+    if not rules or not state.exists():
         return []
     health = state.health([r.id for r in rules])
     return [rule_id for rule_id, h in health.items() if h.disabled]

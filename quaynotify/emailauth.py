@@ -117,7 +117,7 @@ def confirm(state: State, code: str) -> tuple[Authorization, bool]:
     """Confirm the record holding `code`; doing it again is harmless (as Quay). Returns the
     record and whether it was already confirmed."""
     wanted = code.strip().upper()  # the alphabet is upper case: accept a code typed in lower
-    if not re.fullmatch(f"[A-Z0-9]{{{CODE_LENGTH}}}", wanted) or not state.path.exists():
+    if not re.fullmatch(f"[A-Z0-9]{{{CODE_LENGTH}}}", wanted) or not state.exists():
         raise _invalid()
     with state.write() as conn:
         row = conn.execute(
@@ -147,7 +147,7 @@ def authorizations(state: State, repository: str | None = None) -> list[Authoriz
     """Every record (or one repository's), by repository and address."""
     if repository is not None:
         parse_repository(repository)
-    if not state.path.exists():
+    if not state.exists():
         return []  # nothing authorized yet: do not create the database to say so
     sql = f"SELECT {_COLUMNS} FROM authorized_email"
     params: tuple[str, ...] = ()
@@ -159,7 +159,7 @@ def authorizations(state: State, repository: str | None = None) -> list[Authoriz
 
 def is_authorized(state: State, repository: str, address: str) -> bool:
     """Quay's check: a confirmed record for exactly this repository and address."""
-    if not state.path.exists():
+    if not state.exists():
         return False
     rows = state.read(
         "SELECT 1 FROM authorized_email WHERE repository = ? AND email = ? AND confirmed = 1",

@@ -77,7 +77,7 @@ class Inbox:
     ) -> list[InboxRecord]:
         """What `user` sees, newest first: records targeting them, and records targeting the
         organisations `orgs` (those they administer)."""
-        if not self.state.path.exists():
+        if not self.state.exists():
             return []  # nothing was ever delivered: do not create the database to say so
         marks = ", ".join("?" for _ in orgs)
         where = "(target_kind = 'user' AND target = ?)"
@@ -95,7 +95,7 @@ class Inbox:
         """One record, dismissed or not, by its id or any unique prefix of it."""
         prefix = id_or_prefix.strip().lower()
         rows = []
-        if prefix and self.state.path.exists():
+        if prefix and self.state.exists():
             rows = self.state.read(
                 f"SELECT {_COLUMNS} FROM inbox WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
                 (prefix, prefix + "\uffff"),

@@ -45,12 +45,14 @@ def parse_data(value: str) -> dict[str, Any]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_DATA_BYTES:
         raise UsageError(f"--data is larger than {MAX_DATA_BYTES // (1024 * 1024)} MiB")
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"--data is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             """: pass an object, e.g. --data '{"updated_tags": ["latest"]}'"""
         ) from None
+    except ValueError as exc:
+        raise UsageError(f"--data: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(
             f"--data must be a JSON object, got {type(data).__name__}: "
@@ -76,13 +78,49 @@ def parse_set(
                 "--set trigger_metadata.ref=refs/heads/main"
             )
         try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
+            value: Any = loads(raw)
+        except ValueError:  # not JSON (or NaN, or absurdly nested): the text itself
             value = raw
         if isinstance(value, int | float) and ".".join(path) in strings:
             value = raw  # bool is an int too
         parsed.append((path, value))
     return parsed
+
+
+def loads(text: str) -> Any:
+    """json.loads for input that must become valid JSON again and be stored: NaN and Infinity
+    (which JSON does not have), lone surrogates (which UTF-8 cannot hold) and nesting deeper
+    than Python can walk are ValueErrors, like malformed JSON."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    check_text(value)
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def check_text(value: Any, where: str = "") -> None:
+    """Raise ValueError when a string in `value` (keys included) is not encodable as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{where or 'the JSON'} holds a lone surrogate escape (e.g. \\ud800), "
+                    "which is not text"
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def merge_fields(

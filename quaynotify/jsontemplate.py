@@ -148,10 +148,12 @@ def parse(template: str) -> JSONTemplate:
         return JSONTemplate(None, {}, passthrough=True)
     try:
         document = json.loads(template)
+        paths: dict[str, JSONPath] = {}
+        _collect(document, paths)
     except ValueError as exc:
         raise TemplateParseError(f"Could not parse template: {exc}") from exc
-    paths: dict[str, JSONPath] = {}
-    _collect(document, paths)
+    except RecursionError:
+        raise TemplateParseError("Could not parse template: it is nested too deeply") from None
     return JSONTemplate(document, paths)
 
 

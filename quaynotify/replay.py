@@ -11,6 +11,7 @@ from typing import Any
 from quaynotify import delivery
 from quaynotify.config import Config
 from quaynotify.errors import UsageError
+from quaynotify.inputs import loads
 from quaynotify.state import DeliveryRecord, State
 
 
@@ -30,7 +31,7 @@ def journaled(
         raise UsageError(
             "give delivery ids, --failed, or --from FILE: see `quaynotify replay --help`"
         )
-    if not state.path.exists():
+    if not state.exists():
         return []
     records = state.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
     return list(reversed(records))
@@ -97,9 +98,11 @@ def parse_stream(text: str, source: str) -> list[StreamEvent]:
             continue
         where = f"{source} line {number}"
         try:
-            item = json.loads(line)
+            item = loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{where}: not valid JSON: {exc.msg} at column {exc.colno}") from None
+        except ValueError as exc:
+            raise UsageError(f"{where}: {exc}") from None
         if not isinstance(item, dict):
             raise UsageError(
                 f'{where}: expected an object like {{"event": ..., "repository": ...}}'

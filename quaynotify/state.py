@@ -125,6 +125,16 @@ class State:
         self.path = directory / "state.db"
         self._conn: sqlite3.Connection | None = None
 
+    def exists(self) -> bool:
+        """Whether the database has been created; a StateError when the state directory is
+        not a directory (so that reading commands fail as writing ones do)."""
+        if self.directory.exists() and not self.directory.is_dir():
+            raise StateError(
+                f"state directory {self.directory} is not a directory: point --state-dir "
+                "(or QUAYNOTIFY_STATE_DIR) at a directory"
+            )
+        return self.path.exists()
+
     # -- connection -------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:

@@ -26,6 +26,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:
+        _check_utf8(args)
         command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="quaynotify", standalone_mode=False)
         return int(code or 0)
@@ -58,6 +59,29 @@ def run(argv: Sequence[str] | None = None) -> int:
             "(run again with --debug to see the traceback, and please report it)"
         )
         return int(ExitCode.INTERNAL)
+
+
+def _check_utf8(args: Sequence[str]) -> None:
+    """Arguments come from the OS as bytes; one that is not UTF-8 cannot be journaled, shown
+    or sent, so it is refused before anything happens."""
+    for index, arg in enumerate(args):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            from quaynotify.errors import UsageError
+
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = raw.decode("utf-8", "replace")
+            if arg.startswith("--") and "=" in arg:
+                shown = f"{shown!r} (in {arg.split('=', 1)[0]})"
+            elif index and args[index - 1].startswith("-"):
+                shown = f"{shown!r} (after {args[index - 1]})"
+            else:
+                shown = repr(shown)
+            byte = arg[exc.start].encode("utf-8", "surrogateescape")
+            raise UsageError(
+                f"argument {shown} is not valid UTF-8 (byte 0x{byte.hex()}): pass it as UTF-8 text"
+            ) from None
 
 
 def _usage_message(exc: Exception) -> str:

@@ -35,9 +35,11 @@ def check(ctx: typer.Context) -> None:
     conf = g.config()
     problems = cfg.check(conf)
     out = g.output()
+    if len(problems) == 1:
+        raise ConfigError(f"{conf.path}: {problems[0]}")
     for problem in problems:
         out.err.write(f"quaynotify: {problem}\n")
     if problems:
-        raise ConfigError(f"{conf.path}: {len(problems)} invalid rule(s)")
+        raise ConfigError(f"{conf.path}: {len(problems)} problems")
     state = "does not exist yet" if not conf.exists else f"{len(conf.rules)} rule(s), all valid"
     out.note(f"{conf.path}: {state}")

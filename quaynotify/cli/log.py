@@ -61,7 +61,7 @@ def log(
     state = g.state()
     records = (
         state.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
-        if state.path.exists()
+        if state.exists()
         else []
     )
     if out.as_json:

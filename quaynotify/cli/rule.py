@@ -193,8 +193,15 @@ def list_(
 
     Example: quaynotify rule list --repo acme/web
     """
+    from quaynotify.events import get_event
+    from quaynotify.methods import get_method
+
     g = globals_of(ctx)
     out = g.output(as_json)
+    if event is not None:
+        get_event(event)  # an unknown name is a typo, not an empty list
+    if method is not None:
+        get_method(method)
     rules = [
         r
         for r in g.config().rules
@@ -351,7 +358,7 @@ def method_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
 
 def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:
     state = globals_of(ctx).state()
-    if not rules or not state.path.exists():
+    if not rules or not state.exists():
         return {}  # nothing has been delivered yet: do not create the database to say so
     return state.health([r.id for r in rules])
 

@@ -140,6 +140,12 @@ class Method(ABC):
         return cls.from_config(config, settings, repository=repository)
 
     @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        """Check this method's own tables of the config document ([smtp], [webhook], ...),
+        whether or not a rule uses them yet (`config check`). By default there are none."""
+        return
+
+    @classmethod
     def check_event(cls, event: str) -> None:
         """Raise ValidationError when this method cannot deliver `event` (by default it can)."""
         return

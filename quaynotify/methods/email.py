@@ -166,6 +166,10 @@ class Email(Method):
     )
 
     @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        smtp_settings(settings)
+
+    @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         address = check_address(config.get("email"))
         smtp_settings(ctx.settings)

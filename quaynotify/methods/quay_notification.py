@@ -163,6 +163,10 @@ class QuayNotification(Method):
     )
 
     @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        directory(settings)
+
+    @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         target = parse_target(config.get("target"))
         people = directory(ctx.settings)

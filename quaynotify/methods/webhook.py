@@ -45,6 +45,19 @@ class Webhook(HttpMethod):
     )
 
     @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        table = settings.get("webhook", {})
+        unknown = sorted(set(table) - set(WEBHOOK_TABLE_KEYS)) if isinstance(table, dict) else []
+        if not isinstance(table, dict) or unknown:
+            raise ValidationError(
+                f"[webhook] takes the keys {', '.join(WEBHOOK_TABLE_KEYS)}"
+                + (f"; {unknown[0]!r} is not one of them" if unknown else "")
+            )
+        blocklist = table.get("hostname_blocklist", [])
+        if not isinstance(blocklist, list) or not all(isinstance(h, str) for h in blocklist):
+            raise ValidationError("[webhook] hostname_blocklist must be a list of host names")
+
+    @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         url = config.get("url")
         if not url:
@@ -57,13 +70,7 @@ class Webhook(HttpMethod):
         blocked = [h.lower() for h in _blocklist(ctx.settings)]
         if parts.hostname.lower() in blocked:
             raise ValidationError("Invalid webhook URL")
-        table = ctx.settings.get("webhook", {})
-        unknown = sorted(set(table) - set(WEBHOOK_TABLE_KEYS)) if isinstance(table, dict) else []
-        if not isinstance(table, dict) or unknown:
-            raise ValidationError(
-                f"[webhook] takes the keys {', '.join(WEBHOOK_TABLE_KEYS)}"
-                + (f"; {unknown[0]!r} is not one of them" if unknown else "")
-            )
+        cls.check_settings(ctx.settings)
         tls = _tls(config, ctx.settings)
         for key in ("ca_bundle", "client_cert", "client_key"):
             value = getattr(tls, key)
