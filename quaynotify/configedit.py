@@ -334,6 +334,10 @@ def _locked(path: Path) -> Iterator[None]:
         raise ConfigError(f"cannot lock config {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # Temp files are only written under this lock: any left now are a killed writer's.
+        for litter in path.parent.glob(f".{path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                litter.unlink()
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -293,6 +293,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_config(
     code, out, err = finish(spawn(add_args("after the kills"), env))
     assert code == 0, err
     assert out.strip() in {r["id"] for r in assert_whole(config, lines)}
+    assert litter(config) == set(), "the next writer clears what killed ones left"
 
 
 def test_a_process_killed_holding_the_lock_does_not_block_the_next(tmp_path: Path) -> None:
