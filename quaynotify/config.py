@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tomllib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +121,10 @@ def _from_document(doc: dict[str, Any], path: Path) -> Config:
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
         raise ConfigError(f"{where}: 'rule' must be an array of tables, written [[rule]]")
-    rules = tuple(_rule(raw, i, where) for i, raw in enumerate(raw_rules, start=1))
+    from quaynotify.events import EVENTS
+    from quaynotify.methods import METHODS
+
+    rules = tuple(_rule(raw, i, where, EVENTS, METHODS) for i, raw in enumerate(raw_rules, start=1))
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
@@ -183,36 +186,27 @@ def _check_delivery(d: DeliverySettings, where: str) -> None:
         )
 
 
-def _rule(raw: Any, index: int, where: str) -> Rule:
-    at = f"{where}: rule #{index}"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{at} must be a table")
-    if isinstance(raw.get("id"), str):
-        at += f" ({raw['id']})"
-    for key in raw:
-        if key not in RULE_KEYS:
-            raise ConfigError(f"{at}: unknown key {key!r}: expected one of {', '.join(RULE_KEYS)}")
-    for key in ("id", "repository", "event", "method"):
-        if not isinstance(raw.get(key), str) or not raw[key]:
-            raise ConfigError(f"{at}: {key!r} is missing or not a string")
-    for key in ("config", "event_config"):
-        if not isinstance(raw.get(key, {}), dict):
-            raise ConfigError(f"{at}: {key!r} must be a table, e.g. {key} = {{ ... }}")
-    if not isinstance(raw.get("title", ""), str):
-        raise ConfigError(f"{at}: 'title' must be a string")
-    if not isinstance(raw.get("enabled", True), bool):
-        raise ConfigError(f"{at}: 'enabled' must be true or false")
-    from quaynotify.events import EVENTS
-    from quaynotify.methods import METHODS
+_RULE_KEY_SET = frozenset(RULE_KEYS)
+_RULE_STRINGS = ("id", "repository", "event", "method")
 
-    if raw["event"] not in EVENTS:
-        raise ConfigError(
-            f"{at}: unknown event {raw['event']!r}: run `quaynotify events` to list them"
-        )
-    if raw["method"] not in METHODS:
-        raise ConfigError(
-            f"{at}: unknown method {raw['method']!r}: run `quaynotify methods` to list them"
-        )
+
+def _rule(
+    raw: Any, index: int, where: str, events: Container[str], methods: Container[str]
+) -> Rule:
+    # The checks of _rule_problem, written to cost little: 10,000 rules are loaded on every
+    # command, and the message is worth building only when something is wrong.
+    if not (
+        isinstance(raw, dict)
+        and raw.keys() <= _RULE_KEY_SET
+        and all(isinstance(raw.get(k), str) and raw[k] for k in _RULE_STRINGS)
+        and isinstance(raw.get("config", {}), dict)
+        and isinstance(raw.get("event_config", {}), dict)
+        and isinstance(raw.get("title", ""), str)
+        and isinstance(raw.get("enabled", True), bool)
+        and raw["event"] in events
+        and raw["method"] in methods
+    ):
+        raise ConfigError(_rule_problem(raw, index, where, events, methods))
     return Rule(
         id=raw["id"],
         repository=raw["repository"],
@@ -223,6 +217,32 @@ def _rule(raw: Any, index: int, where: str) -> Rule:
         title=raw.get("title") or None,
         enabled=raw.get("enabled", True),
     )
+
+
+def _rule_problem(
+    raw: Any, index: int, where: str, events: Container[str], methods: Container[str]
+) -> str:
+    at = f"{where}: rule #{index}"
+    if not isinstance(raw, dict):
+        return f"{at} must be a table"
+    if isinstance(raw.get("id"), str):
+        at += f" ({raw['id']})"
+    for key in raw:
+        if key not in RULE_KEYS:
+            return f"{at}: unknown key {key!r}: expected one of {', '.join(RULE_KEYS)}"
+    for key in _RULE_STRINGS:
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            return f"{at}: {key!r} is missing or not a string"
+    for key in ("config", "event_config"):
+        if not isinstance(raw.get(key, {}), dict):
+            return f"{at}: {key!r} must be a table, e.g. {key} = {{ ... }}"
+    if not isinstance(raw.get("title", ""), str):
+        return f"{at}: 'title' must be a string"
+    if not isinstance(raw.get("enabled", True), bool):
+        return f"{at}: 'enabled' must be true or false"
+    if raw["event"] not in events:
+        return f"{at}: unknown event {raw['event']!r}: run `quaynotify events` to list them"
+    return f"{at}: unknown method {raw['method']!r}: run `quaynotify methods` to list them"
 
 
 def find_rule(rules: Sequence[Rule], id_or_prefix: str) -> Rule:

@@ -22,7 +22,6 @@ ENTRY_POINTS = {
 FORBIDDEN = {"httpx", "httpcore", "ssl", "_ssl", "jinja2", "pydantic", "pydantic_core"}
 # Typer, and what Typer itself imports whatever the command (its completion support and its
 # doc annotations); rich and click are not among them.
-TYPER = {"typer", "shellingham", "annotated_doc"}
 COMMANDS = [("--help",), ("--version",), ("rule", "list")]
 RULES = "".join(
     f'[[rule]]\nid = "{n}1111111-1111-4111-8111-111111111111"\nrepository = "acme/web"\n'
@@ -107,7 +106,7 @@ RUN_AS = {
 
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
-def test_version_loads_only_the_standard_library_typer_and_quaynotify(
+def test_version_loads_only_the_standard_library_and_quaynotify(
     rules: Path, entry: str
 ) -> None:
     proc = subprocess.run(
@@ -119,9 +118,10 @@ def test_version_loads_only_the_standard_library_typer_and_quaynotify(
     assert (proc.returncode, proc.stdout) == (0, f"quaynotify {quaynotify.__version__}\n")
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("MODULES "))
     modules = set(line.split()[1:])
-    allowed = set(sys.stdlib_module_names) | TYPER | {"quaynotify"}
+    # `--version` alone answers before the CLI (Typer) is even loaded.
+    allowed = set(sys.stdlib_module_names) | {"quaynotify"}
     assert sorted(modules - allowed) == []
-    assert {"typer", "quaynotify"} <= modules
+    assert "quaynotify" in modules
 
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))

@@ -163,3 +163,57 @@ def test_bad_tls_settings_are_refused_when_the_rule_is_added(
     assert message in result.err
     assert len(result.err.splitlines()) == 1
     assert config_file.read_bytes() == before
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
+    """An HTTPS receiver with a certificate from a private CA, no client certificate needed."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def test_default_tls_trusts_only_public_cas(cli: Cli, tls_server: HTTPServer) -> None:
+    """With no TLS settings the CA bundle is loaded at the first handshake (not when the
+    client is made); a private CA's certificate is refused, and nothing is received."""
+    tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _rule(cli, tls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
+    assert len(tls_server.log) == 0
+
+
+def test_default_tls_honours_ssl_cert_file(
+    cli: Cli, tls_server: HTTPServer, tls_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
+    tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _rule(cli, tls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 0, err
+    assert len(tls_server.log) == 1
+
+
+def test_default_tls_checks_the_host_name(
+    cli: Cli, ca: trustme.CA, tls_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("elsewhere.example").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
+        server.expect_request("/hook", method="POST").respond_with_data("ok")
+        _rule(cli, server.url_for("/hook"))
+        code, err = _emit(cli)
+        assert code == 1
+        assert "match" in err or "mismatch" in err
+        assert len(server.log) == 0
+    finally:
+        server.stop()

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from quaynotify.errors import ExitCode, QuaynotifyError
-from quaynotify.output import Output
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -18,11 +17,19 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        # Scripts ask this to check what is installed: answer before loading the CLI.
+        from quaynotify import __version__
+
+        print(f"quaynotify {__version__}")
+        return int(ExitCode.OK)
+
     import typer
 
     from quaynotify.cli.app import app
+    from quaynotify.output import Output
 
-    args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:
