@@ -3,7 +3,6 @@ overall deadline. Its clock and sleep are parameters, so tests never wait."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -52,7 +51,13 @@ class Clock:
     monotonic: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = random.random
+    random: Callable[[], float] = lambda: _random()
+
+
+def _random() -> float:
+    import random  # only a failed attempt needs it: not worth loading on every start
+
+    return random.random()
 
 
 SYSTEM_CLOCK = Clock()

@@ -218,15 +218,17 @@ class State:
         newly_disabled: list[str] = []
         if not deliveries:
             return newly_disabled
+        # A handful of statements per batch, not per delivery: a fan-out journals a thousand
+        # deliveries from the main thread while the workers wait for the GIL.
         with self.write() as conn:
-            for d in deliveries:
-                conn.execute(
-                    "INSERT INTO delivery (id, created, updated, event, repository, rule_id,"
-                    " method, status, error, performer, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET updated = excluded.updated,"
-                    " rule_id = excluded.rule_id, method = excluded.method,"
-                    " status = excluded.status, error = excluded.error",
+            conn.executemany(
+                "INSERT INTO delivery (id, created, updated, event, repository, rule_id,"
+                " method, status, error, performer, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET updated = excluded.updated,"
+                " rule_id = excluded.rule_id, method = excluded.method,"
+                " status = excluded.status, error = excluded.error",
+                [
                     (
                         d.id,
                         d.created,
@@ -239,22 +241,34 @@ class State:
                         d.error,
                         d.performer,
                         json.dumps(d.data),
-                    ),
-                )
-                (base,) = conn.execute(
-                    "SELECT COALESCE(MAX(number), 0) FROM attempt WHERE delivery_id = ?", (d.id,)
-                ).fetchone()
-                conn.executemany(
-                    "INSERT INTO attempt (delivery_id, number, started, duration, ok, status,"
-                    " message) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (d.id, base + i, a.started, a.duration, a.ok, a.status, a.message)
-                        for i, a in enumerate(d.attempts, start=1)
-                    ],
-                )
-                counts = disable_after is not None and d.status != "skipped"
-                if counts and self._count(conn, d.rule_id, d.ok, d.error, disable_after or 0):
-                    newly_disabled.append(d.rule_id)
+                    )
+                    for d in deliveries
+                ],
+            )
+            # A replayed delivery continues its attempt numbers.
+            conn.executemany(
+                "INSERT INTO attempt (delivery_id, number, started, duration, ok, status,"
+                " message) VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM attempt"
+                " WHERE delivery_id = ?), ?, ?, ?, ?, ?)",
+                [
+                    (d.id, d.id, a.started, a.duration, a.ok, a.status, a.message)
+                    for d in deliveries
+                    for a in d.attempts
+                ],
+            )
+            if disable_after is not None:
+                now = time.time()
+                successes: list[tuple[str, float]] = []
+                for d in deliveries:  # in order: the breaker counts consecutive failures
+                    if d.status == "skipped":
+                        continue
+                    if d.ok:
+                        successes.append((d.rule_id, now))
+                        continue
+                    self._succeeded(conn, successes)
+                    if self._failed(conn, d.rule_id, d.error, disable_after, now):
+                        newly_disabled.append(d.rule_id)
+                self._succeeded(conn, successes)
         return newly_disabled
 
     def deliveries(
@@ -351,19 +365,21 @@ class State:
         }
 
     @staticmethod
-    def _count(
-        conn: sqlite3.Connection, rule_id: str, ok: bool, error: str | None, disable_after: int
+    def _succeeded(conn: sqlite3.Connection, successes: list[tuple[str, float]]) -> None:
+        """Reset the breaker of rules that just delivered (and empty the list)."""
+        conn.executemany(
+            "INSERT INTO rule_health (rule_id, failures, disabled, last_error, updated)"
+            " VALUES (?, 0, 0, NULL, ?) ON CONFLICT (rule_id) DO UPDATE SET"
+            " failures = 0, disabled = 0, last_error = NULL, updated = excluded.updated",
+            successes,
+        )
+        successes.clear()
+
+    @staticmethod
+    def _failed(
+        conn: sqlite3.Connection, rule_id: str, error: str | None, disable_after: int, now: float
     ) -> bool:
-        """Count one delivery towards the rule's breaker; True when this one disabled it."""
-        now = time.time()
-        if ok:
-            conn.execute(
-                "INSERT INTO rule_health (rule_id, failures, disabled, last_error, updated)"
-                " VALUES (?, 0, 0, NULL, ?) ON CONFLICT (rule_id) DO UPDATE SET"
-                " failures = 0, disabled = 0, last_error = NULL, updated = excluded.updated",
-                (rule_id, now),
-            )
-            return False
+        """Count a failed delivery towards the rule's breaker; True when this disabled it."""
         failures, disabled = conn.execute(
             "INSERT INTO rule_health (rule_id, failures, disabled, last_error, updated)"
             " VALUES (?, 1, 0, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET"

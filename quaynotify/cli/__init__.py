@@ -27,14 +27,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     import typer
 
-    from quaynotify.cli.app import app
+    from quaynotify.cli.app import make_app
     from quaynotify.output import Output
 
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:
         _check_utf8(args)
-        command = typer.main.get_command(app)
+        command = typer.main.get_command(make_app(_command_name(args)))
         code = command.main(args=args, prog_name="quaynotify", standalone_mode=False)
         return int(code or 0)
     except QuaynotifyError as exc:
@@ -66,6 +66,30 @@ def run(argv: Sequence[str] | None = None) -> int:
             "(run again with --debug to see the traceback, and please report it)"
         )
         return int(ExitCode.INTERNAL)
+
+
+_GLOBAL_VALUE_OPTIONS = ("--config", "--state-dir")
+_GLOBAL_FLAGS = ("--json", "--quiet", "-q", "--show-secrets", "--debug")
+
+
+def _command_name(args: Sequence[str]) -> str | None:
+    """The command a command line runs, when it can be told without Click; None means "build
+    every command" (help, completion, anything unusual)."""
+    if os.environ.get("_QUAYNOTIFY_COMPLETE"):
+        return None
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_VALUE_OPTIONS:
+            skip = True
+        elif arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_VALUE_OPTIONS:
+            continue
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg
+    return None
 
 
 def _check_utf8(args: Sequence[str]) -> None:
