@@ -3,10 +3,8 @@ sharing one HTTP client), journal every attempt and trip the failure breaker."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,20 +18,18 @@ from quaynotify.events import (
 )
 from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import (
-    HttpMethod,
     Method,
     Notification,
     Preview,
     SendContext,
     Sent,
-    TlsSettings,
-    default_ssl_context,
 )
+from quaynotify.methods.http import Clients, HttpMethod, http_clients
 from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
 from quaynotify.state import DeliveryRecord, State
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -190,48 +186,6 @@ def select(config: Config, event_name: str, repository: str, data: Mapping[str, 
 
 JOURNAL_BATCH = 100
 JOURNAL_BATCH_SECONDS = 0.05
-
-
-class Clients:
-    """The HTTP clients of one run: one shared by every request with default TLS settings,
-    and one per distinct client certificate / CA bundle, made when first needed."""
-
-    def __init__(self, concurrency: int) -> None:
-        self._concurrency = concurrency
-        self._clients: dict[TlsSettings, httpx.Client] = {}
-        self._lock = threading.Lock()
-
-    def get(self, tls: TlsSettings) -> httpx.Client:
-        with self._lock:
-            client = self._clients.get(tls)
-            if client is None:
-                import httpx
-
-                n = self._concurrency
-                client = httpx.Client(
-                    # TLS is always verified; redirects are reported, not followed (DESIGN 4).
-                    verify=default_ssl_context() if tls == TlsSettings() else tls.ssl_context(),
-                    limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                    follow_redirects=False,
-                    trust_env=True,
-                )
-                self._clients[tls] = client
-            return client
-
-    def close(self) -> None:
-        with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
-
-
-@contextmanager
-def http_clients(concurrency: int) -> Iterator[Clients]:
-    clients = Clients(concurrency)
-    try:
-        yield clients
-    finally:
-        clients.close()
 
 
 def send_extras(config: Config, state: State) -> dict[str, Any]:

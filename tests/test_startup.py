@@ -106,9 +106,7 @@ RUN_AS = {
 
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
-def test_version_loads_only_the_standard_library_and_quaynotify(
-    rules: Path, entry: str
-) -> None:
+def test_version_loads_only_the_standard_library_and_quaynotify(rules: Path, entry: str) -> None:
     proc = subprocess.run(
         [PYTHON, "-c", WRAPPER, *RUN_AS[entry], "--version"],
         capture_output=True,

@@ -8,13 +8,12 @@ from typing import Any
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
     FieldSpec,
-    HttpMethod,
-    HttpRequest,
     Notification,
     RuleContext,
     Secret,
 )
 from quaynotify.methods.hipchat import api_base
+from quaynotify.methods.http import HttpMethod, HttpRequest
 
 DEFAULT_API_URL = "https://api.flowdock.com"
 # Quay's MAIL_DEFAULT_SENDER, used when [smtp] has no sender.

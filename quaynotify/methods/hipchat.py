@@ -9,14 +9,13 @@ from typing import Any
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
     FieldSpec,
-    HttpMethod,
-    HttpRequest,
     Notification,
     RuleContext,
     Secret,
     http_url,
     mask_url,
 )
+from quaynotify.methods.http import HttpMethod, HttpRequest
 
 DEFAULT_API_URL = "https://api.hipchat.com"
 # Quay's HipchatMethod colours by event level.

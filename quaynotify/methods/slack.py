@@ -10,14 +10,13 @@ from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
     MASK,
     FieldSpec,
-    HttpMethod,
-    HttpRequest,
     Notification,
     RuleContext,
     Secret,
     http_url,
     is_reference,
 )
+from quaynotify.methods.http import HttpMethod, HttpRequest
 
 # Quay's SlackMethod colours; anything else (info included) is white.
 COLORS = {"warning": "warning", "error": "danger", "success": "good", "primary": "good"}

@@ -9,14 +9,12 @@ from typing import Any
 from quaynotify.errors import DeliveryError, QuaynotifyError, ValidationError
 from quaynotify.methods.base import (
     FieldSpec,
-    HttpMethod,
-    HttpRequest,
     Notification,
     RuleContext,
     Secret,
-    TlsSettings,
     http_url,
 )
+from quaynotify.methods.http import HttpMethod, HttpRequest, TlsSettings
 
 WEBHOOK_TABLE_KEYS = ("ca_bundle", "client_cert", "client_key", "hostname_blocklist")
 
