@@ -10,8 +10,8 @@ from types import MappingProxyType
 from typing import Any
 
 from quaynotify.errors import UsageError, ValidationError
+from quaynotify.filters import FILTERS, PRIORITIES, priority_index
 
-PRIORITIES: tuple[str, ...] = ("Critical", "High", "Medium", "Low", "Negligible", "Unknown")
 LEVELS = ("info", "primary", "success", "warning", "error")
 
 # Quay's VulnerabilityFoundEvent.get_level, not PRIORITY_LEVELS (where Low is a warning).
@@ -43,12 +43,6 @@ class Field:
     example: str
     description: str
     required_keys: tuple[Field, ...] = ()  # what an "object" field must hold
-
-
-@dataclass(frozen=True)
-class _Filter:
-    normalise: Callable[[Any], Any]  # add-time check; returns the value to store, None to drop it
-    perform: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -133,13 +127,13 @@ class Event:
                 )
         if self.filter_key is None or self.filter_key not in event_config:
             return {}
-        value = _FILTERS[self.filter_key].normalise(event_config[self.filter_key])
+        value = FILTERS[self.filter_key].normalise(event_config[self.filter_key])
         return {} if value is None else {self.filter_key: value}
 
     def should_perform(self, event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
         if self.filter_key is None or not event_config:
             return True
-        return _FILTERS[self.filter_key].perform(event_config, data)
+        return FILTERS[self.filter_key].perform(event_config, data)
 
 
 def _a(kind: str) -> str:
@@ -190,84 +184,6 @@ def _fill(template: Any, event_config: Mapping[str, Any]) -> Any:
 def _fill_mapping(template: Mapping[str, Any], event_config: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _fill(value, event_config) for key, value in template.items()}
 
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value.strip()) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def priority_index(value: str | int) -> int:
-    """Quay's index of a vulnerability priority given by name (any case) or by index."""
-    names = [name.lower() for name in PRIORITIES]
-    if isinstance(value, str) and value.strip().lower() in names:
-        return names.index(value.strip().lower())
-    index = _whole_number(value)
-    if index is not None and 0 <= index < len(PRIORITIES):
-        return index
-    valid = ", ".join(f"{name} ({i})" for i, name in enumerate(PRIORITIES))
-    raise ValidationError(f"unknown vulnerability level {value!r}: use a name or index: {valid}")
-
-
-def _normalise_ref_regex(value: Any) -> str | None:
-    if value is None or value == "":
-        return None  # Quay fires for every build when the regex is blank
-    if not isinstance(value, str):
-        raise ValidationError(f"ref-regex must be a string, not {_describe(value)}")
-    try:
-        re.compile(value)
-    except re.error as error:
-        raise ValidationError(f"invalid ref-regex '{value}': {error}") from None
-    return value
-
-
-def _ref_matches(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
-    regex = event_config.get("ref-regex") or None
-    if regex is None:
-        return True
-    metadata = data.get("trigger_metadata")
-    ref = metadata.get("ref") if isinstance(metadata, Mapping) else None
-    if ref is None:
-        return False  # a manual upload, or a build from outside git
-    try:
-        return re.match(str(regex), ref) is not None  # anchored at the start only, as in Quay
-    except (re.error, TypeError):
-        return False  # Quay logs a bad regex (or ref) and does not fire
-
-
-def _severe_enough(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
-    if "level" not in event_config or "vulnerable_index_report_created" in data:
-        return True  # Quay pre-filters the new-index path by its own minimum severity
-    vulnerability = data.get("vulnerability")
-    if not isinstance(vulnerability, Mapping):
-        return False
-    priority = vulnerability.get("priority", "Unknown")
-    if priority not in PRIORITIES:
-        return False
-    # Quay applies int() to the stored value and crashes on a name; a hand-edited name works here.
-    return PRIORITIES.index(priority) <= priority_index(event_config["level"])
-
-
-def _normalise_days(value: Any) -> int:
-    days = _whole_number(value)
-    if days is None:
-        raise ValidationError(f"days must be a whole number of days, not {value!r}")
-    if days <= 0:
-        raise ValidationError("number of days should be more than 0.")  # Quay's new-UI text
-    return days
-
-
-_FILTERS: dict[str, _Filter] = {
-    "ref-regex": _Filter(_normalise_ref_regex, _ref_matches),
-    "level": _Filter(lambda value: str(priority_index(value)), _severe_enough),  # Quay's "1"
-    # days chooses which tags Quay's expiry scanner reports; an emitted event always fires
-    "days": _Filter(_normalise_days, lambda event_config, data: True),
-}
 
 # Keys inside object fields that hold strings (see Event.string_paths).
 _NESTED_STRINGS = {

@@ -15,14 +15,13 @@ from quaynotify.errors import ExitCode, UsageError, ValidationError
 from quaynotify.events import (
     EVENTS,
     LEVELS,
-    PRIORITIES,
     build_event_data,
     common_fields,
     get_event,
     parse_repository,
-    priority_index,
     sample_event_data,
 )
+from quaynotify.filters import PRIORITIES, priority_index
 
 HOST = {"hostname": "quay.example.com", "scheme": "https"}
 BUILD_ID = "8c5e3b4a-1f2d-4e6b-9a7c-0d1e2f3a4b5c"
@@ -988,5 +987,6 @@ def test_importing_the_catalogue_loads_only_the_standard_library() -> None:
         "quaynotify",
         "quaynotify.errors",
         "quaynotify.events",
+        "quaynotify.filters",
     ]
     assert "difflib" not in loaded  # imported only for an unknown event's suggestion

@@ -1,0 +1,102 @@
+"""Event config filters, with Quay's semantics: builds' `ref-regex`, vulnerabilities' minimum
+`level` (a priority index), image expiry's `days`; checked when a rule is added."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from quaynotify.errors import ValidationError
+
+# Quay's PRIORITY_LEVELS, in index order: a lower index is more severe.
+PRIORITIES: tuple[str, ...] = ("Critical", "High", "Medium", "Low", "Negligible", "Unknown")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """An event config key: its add-time check and Quay's should_perform semantics."""
+
+    normalise: Callable[[Any], Any]  # add-time check; returns the value to store, None to drop it
+    perform: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def priority_index(value: str | int) -> int:
+    """Quay's index of a vulnerability priority given by name (any case) or by index."""
+    names = [name.lower() for name in PRIORITIES]
+    if isinstance(value, str) and value.strip().lower() in names:
+        return names.index(value.strip().lower())
+    index = _whole_number(value)
+    if index is not None and 0 <= index < len(PRIORITIES):
+        return index
+    valid = ", ".join(f"{name} ({i})" for i, name in enumerate(PRIORITIES))
+    raise ValidationError(f"unknown vulnerability level {value!r}: use a name or index: {valid}")
+
+
+def _normalise_ref_regex(value: Any) -> str | None:
+    if value is None or value == "":
+        return None  # Quay fires for every build when the regex is blank
+    if not isinstance(value, str):
+        kind = "a number" if isinstance(value, int | float) else type(value).__name__
+        raise ValidationError(f"ref-regex must be a string, not {kind}")
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValidationError(f"invalid ref-regex '{value}': {error}") from None
+    return value
+
+
+def _ref_matches(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    regex = event_config.get("ref-regex") or None
+    if regex is None:
+        return True
+    metadata = data.get("trigger_metadata")
+    ref = metadata.get("ref") if isinstance(metadata, Mapping) else None
+    if ref is None:
+        return False  # a manual upload, or a build from outside git
+    try:
+        return re.match(str(regex), ref) is not None  # anchored at the start only, as in Quay
+    except (re.error, TypeError):
+        return False  # Quay logs a bad regex (or ref) and does not fire
+
+
+def _severe_enough(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    if "level" not in event_config or "vulnerable_index_report_created" in data:
+        return True  # Quay pre-filters the new-index path by its own minimum severity
+    vulnerability = data.get("vulnerability")
+    if not isinstance(vulnerability, Mapping):
+        return False
+    priority = vulnerability.get("priority", "Unknown")
+    if priority not in PRIORITIES:
+        return False
+    # Quay applies int() to the stored value and crashes on a name; a hand-edited name works here.
+    return PRIORITIES.index(priority) <= priority_index(event_config["level"])
+
+
+def _normalise_days(value: Any) -> int:
+    days = _whole_number(value)
+    if days is None:
+        raise ValidationError(f"days must be a whole number of days, not {value!r}")
+    if days <= 0:
+        raise ValidationError("number of days should be more than 0.")  # Quay's new-UI text
+    return days
+
+
+FILTERS: dict[str, Filter] = {
+    "ref-regex": Filter(_normalise_ref_regex, _ref_matches),
+    "level": Filter(lambda value: str(priority_index(value)), _severe_enough),  # Quay's "1"
+    # days chooses which tags Quay's expiry scanner reports; an emitted event always fires
+    "days": Filter(_normalise_days, lambda event_config, data: True),
+}
