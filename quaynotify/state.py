@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -147,7 +148,7 @@ class State:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                self._migrate(conn)
+                self._create(conn)
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as exc:
@@ -157,6 +158,20 @@ class State:
             ) from exc
         self._conn = conn
         return conn
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        """Create the schema, one process at a time: switching a new database to WAL does not
+        wait on SQLite's busy timeout, so twenty processes starting at once would see
+        "database is locked". An exclusive lock file beside the database orders them."""
+        import fcntl
+
+        fd = os.open(self.directory / ".state.db.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._migrate(conn)
+        finally:
+            os.close(fd)  # closing releases the lock
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
