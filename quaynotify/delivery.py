@@ -36,6 +36,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Run:
+    """How to run a set of deliveries: what the command line and config say, for one run."""
+
+    dry_run: bool = False
+    policy: RetryPolicy | None = None  # default: from [delivery]
+    concurrency: int | None = None  # default: [delivery] concurrency
+    deadline: float | None = None  # seconds from the start: no attempt starts after it
+    clock: Clock = SYSTEM_CLOCK
+    progress: Callable[[DeliveryRecord], None] | None = None  # called as each one ends
+
+
+@dataclass(frozen=True)
 class Planned:
     """One delivery about to be made: a rule, its method (or why it has none), the message."""
 
@@ -307,17 +319,12 @@ def execute(
     *,
     event: str = "",
     repository: str = "",
-    dry_run: bool = False,
-    policy: RetryPolicy | None = None,
-    concurrency: int | None = None,
-    deadline: float | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-    progress: Callable[[DeliveryRecord], None] | None = None,
+    run: Run = Run(),
     problems: Sequence[str] = (),
 ) -> Outcome:
     """Deliver (or preview) what was planned. Each delivery is journaled as it ends, so a
     killed process loses at most the ones in flight, and counts towards its rule's breaker."""
-    if dry_run:
+    if run.dry_run:
         return Outcome(
             event,
             repository,
@@ -330,6 +337,7 @@ def execute(
         state.prune(config.keep_days)
     newly_disabled: list[str] = []
     batch: list[DeliveryRecord] = []
+    clock = run.clock
     flushed = [clock.monotonic()]
 
     def flush() -> None:
@@ -344,15 +352,15 @@ def execute(
         batch.append(record)
         if len(batch) >= JOURNAL_BATCH or clock.monotonic() - flushed[0] >= JOURNAL_BATCH_SECONDS:
             flush()
-        if progress is not None:
-            progress(record)
+        if run.progress is not None:
+            run.progress(record)
 
     try:
         records = deliver(
             planned,
-            policy or RetryPolicy.from_settings(config.delivery),
-            concurrency=concurrency or config.delivery.concurrency,
-            deadline=deadline,
+            run.policy or RetryPolicy.from_settings(config.delivery),
+            concurrency=run.concurrency or config.delivery.concurrency,
+            deadline=run.deadline,
             clock=clock,
             on_done=journal,
             extra=send_extras(config, state),
@@ -378,28 +386,13 @@ def emit(
     *,
     sample: bool = False,
     performer: str | None = None,
-    dry_run: bool = False,
-    policy: RetryPolicy | None = None,
-    concurrency: int | None = None,
-    deadline: float | None = None,
-    clock: Clock = SYSTEM_CLOCK,
+    run: Run = Run(),
 ) -> Outcome:
     """Build the event, deliver it to every matching rule, journal it all."""
     data = make_event_data(config, event_name, repository, fields, sample=sample)
     rules = select(config, event_name, repository, data)
     return dispatch(
-        config,
-        state,
-        rules,
-        event_name,
-        repository,
-        data,
-        performer=performer,
-        dry_run=dry_run,
-        policy=policy,
-        concurrency=concurrency,
-        deadline=deadline,
-        clock=clock,
+        config, state, rules, event_name, repository, data, performer=performer, run=run
     )
 
 
@@ -412,11 +405,7 @@ def dispatch(
     data: Mapping[str, Any],
     *,
     performer: str | None = None,
-    dry_run: bool = False,
-    policy: RetryPolicy | None = None,
-    concurrency: int | None = None,
-    deadline: float | None = None,
-    clock: Clock = SYSTEM_CLOCK,
+    run: Run = Run(),
     delivery_ids: Mapping[str, str] | None = None,
     honour_breaker: bool = True,
 ) -> Outcome:
@@ -431,15 +420,4 @@ def dispatch(
         disabled=disabled,
         delivery_ids=delivery_ids,
     )
-    return execute(
-        config,
-        state,
-        planned,
-        event=event_name,
-        repository=repository,
-        dry_run=dry_run,
-        policy=policy,
-        concurrency=concurrency,
-        deadline=deadline,
-        clock=clock,
-    )
+    return execute(config, state, planned, event=event_name, repository=repository, run=run)

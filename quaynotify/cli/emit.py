@@ -109,18 +109,9 @@ def emit(
         fields.update(parse_data(data))
     fields = merge_fields(fields, assignments)
     policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
+    run = delivery.Run(dry_run, policy, concurrency, deadline)
     outcome = delivery.emit(
-        conf,
-        g.state(),
-        event,
-        repo,
-        fields,
-        sample=sample,
-        performer=performer,
-        dry_run=dry_run,
-        policy=policy,
-        concurrency=concurrency,
-        deadline=deadline,
+        conf, g.state(), event, repo, fields, sample=sample, performer=performer, run=run
     )
     raise typer.Exit(report(out, outcome))
 
@@ -206,17 +197,9 @@ def replay(
         plan = rp.plan_records(conf, state, records)
     policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
     with out.progress(len(plan.planned), "replaying") as tick:
+        run = delivery.Run(dry_run, policy, concurrency, deadline, progress=tick)
         outcome = delivery.execute(
-            conf,
-            state,
-            plan.planned,
-            event="replay",
-            dry_run=dry_run,
-            policy=policy,
-            concurrency=concurrency,
-            deadline=deadline,
-            progress=tick,
-            problems=plan.problems,
+            conf, state, plan.planned, event="replay", run=run, problems=plan.problems
         )
     if not plan.planned and not plan.problems:
         out.note("nothing to replay")
