@@ -27,14 +27,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     import typer
 
-    from quaynotify.cli.app import make_app
+    from quaynotify.cli.app import make_app, name_placeholders
     from quaynotify.output import Output
 
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:
         _check_utf8(args)
-        command = typer.main.get_command(make_app(_command_name(args)))
+        command = name_placeholders(typer.main.get_command(make_app(_command_name(args))))
         code = command.main(args=args, prog_name="quaynotify", standalone_mode=False)
         return int(code or 0)
     except QuaynotifyError as exc:

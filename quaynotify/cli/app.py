@@ -101,3 +101,19 @@ def make_app(only: str | None = None) -> typer.Typer:
 
 
 app = make_app()
+
+
+def name_placeholders(command: Any) -> Any:
+    """Give every option and argument without a metavar its name in capitals (`--repo REPO`,
+    `RULE_ID...`), where Click would show `<str>` or the parameter's Python name."""
+    for param in command.params:
+        if param.metavar is not None or getattr(param, "is_flag", False) or not param.name:
+            continue
+        name = param.name.upper()
+        if param.param_type_name == "argument":
+            name += "..." if param.nargs != 1 else ""
+            name = name if param.required else f"[{name}]"
+        param.metavar = name
+    for sub in getattr(command, "commands", {}).values():
+        name_placeholders(sub)
+    return command
