@@ -3,6 +3,7 @@ presented as Quay presents its own, against a real TLS receiver that requires on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 from collections.abc import Iterator
@@ -35,19 +36,31 @@ def tls_files(ca: trustme.CA, tmp_path: Path) -> dict[str, Path]:
     return files
 
 
-@pytest.fixture
-def mtls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
-    """An HTTPS receiver whose TLS handshake fails without a client certificate from `ca`."""
+@contextlib.contextmanager
+def https_server(
+    ca: trustme.CA, *hostnames: str, client_cert: bool = False
+) -> Iterator[HTTPServer]:
+    """A real HTTPS receiver with a certificate from `ca` for `hostnames`; with `client_cert`,
+    its TLS handshake fails unless the client presents a certificate from `ca`."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    ca.configure_trust(context)
-    context.verify_mode = ssl.CERT_REQUIRED
+    ca.issue_cert(*(hostnames or ("127.0.0.1", "localhost"))).configure_cert(context)
+    if client_cert:
+        ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
     server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
     server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    try:
+        yield server
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()
+
+
+@pytest.fixture
+def mtls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
+    with https_server(ca, client_cert=True) as server:
+        yield server
 
 
 def _config(path: Path, table: str) -> None:
@@ -167,15 +180,8 @@ def test_bad_tls_settings_are_refused_when_the_rule_is_added(
 
 @pytest.fixture
 def tls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
-    """An HTTPS receiver with a certificate from a private CA, no client certificate needed."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    with https_server(ca) as server:
+        yield server
 
 
 def test_default_tls_trusts_only_public_cas(cli: Cli, tls_server: HTTPServer) -> None:
@@ -203,11 +209,7 @@ def test_default_tls_honours_ssl_cert_file(
 def test_default_tls_checks_the_host_name(
     cli: Cli, ca: trustme.CA, tls_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("elsewhere.example").configure_cert(context)
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
-    server.start()
-    try:
+    with https_server(ca, "elsewhere.example") as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
         server.expect_request("/hook", method="POST").respond_with_data("ok")
         _rule(cli, server.url_for("/hook"))
@@ -215,5 +217,3 @@ def test_default_tls_checks_the_host_name(
         assert code == 1
         assert "match" in err or "mismatch" in err
         assert len(server.log) == 0
-    finally:
-        server.stop()
