@@ -13,6 +13,10 @@ app = typer.Typer(
 )
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="config")
+
+
 @app.command("path")
 def path(ctx: typer.Context) -> None:
     """Print the path of the config file in use (it may not exist yet).

@@ -16,6 +16,10 @@ app = typer.Typer(
 )
 
 
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="email")
+
+
 @app.command("authorize")
 def authorize(
     ctx: typer.Context,

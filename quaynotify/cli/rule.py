@@ -21,6 +21,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="rule")
+
+
 Ids = Annotated[
     list[str],
     typer.Argument(
