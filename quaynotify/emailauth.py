@@ -14,13 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import DeliveryError, NotFoundError
 from quaynotify.events import parse_repository
-from quaynotify.methods.email import (
-    Mail,
-    authorize_command,
-    check_address,
-    send_mail,
-    smtp_settings,
-)
+from quaynotify.methods.email import authorize_command, check_address
+from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 
 if TYPE_CHECKING:
     from quaynotify.methods.base import Authorized

@@ -26,7 +26,8 @@ from quaynotify.emailauth import authorizations, checker, confirm, verification_
 from quaynotify.errors import ConfigError, DeliveryError, ExitCode, ValidationError
 from quaynotify.events import build_event_data, get_event
 from quaynotify.methods.base import Notification, SendContext
-from quaynotify.methods.email import NOT_AUTHORIZED, Email, Mail, send_mail, smtp_settings
+from quaynotify.methods.email import NOT_AUTHORIZED, Email
+from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 from quaynotify.render import messages
 from quaynotify.state import State
 from tests.conftest import Cli, Result

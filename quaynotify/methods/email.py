@@ -1,18 +1,14 @@
-"""The `email` method: the [smtp] settings, a multipart text + HTML message, and the one SMTP
-helper that sends it (also used for the authorization e-mail)."""
+"""The `email` method: a multipart text + HTML message of an event to an address that is
+authorized for the repository, sent through the SMTP helper (smtp.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
-import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from quaynotify.errors import ConfigError, DeliveryError, ValidationError
+from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
     MASK,
     FieldSpec,
@@ -22,117 +18,19 @@ from quaynotify.methods.base import (
     RuleContext,
     SendContext,
     Sent,
-    resolve_secret,
+)
+from quaynotify.methods.smtp import (
+    ADDRESS,
+    PERMANENT,
+    Mail,
+    header_text,
+    send_mail,
+    smtp_settings,
 )
 
-if TYPE_CHECKING:
-    import smtplib
-    import ssl
-    from email.message import EmailMessage
-
-SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-SMTP_KEYS = ("host", "port", "security", "username", "password", "sender", "timeout", "ca_bundle")
 NOT_AUTHORIZED = (
     "The specified e-mail address is not authorized to receive notifications for this repository"
 )
-# One address, nothing that could smuggle a second one or a header in: not RFC 5322's whole
-# grammar (Quay's server checks nothing), but every obviously malformed value is caught.
-_ADDRESS = re.compile(r"[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+")
-# Control characters (and Unicode line breaks) would end a header line: never let one through.
-_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
-PERMANENT = "(permanent: not retried)"
-TEMPORARY = "(temporary)"
-
-
-# -- the [smtp] table ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """The [smtp] table, checked. `password` is as written (maybe env:/file:), resolved only
-    when sending."""
-
-    host: str = ""
-    port: int = 587
-    security: str = "starttls"
-    username: str = ""
-    password: str = ""
-    sender: str = ""
-    timeout: float = 10.0
-    ca_bundle: str = ""
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def sending_problem(self) -> str | None:
-        """Why mail cannot be sent with these settings (None: it can be tried)."""
-        missing = [k for k in ("host", "sender") if not getattr(self, k)]
-        if missing:
-            return (
-                f"[smtp] {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set:"
-                " add the [smtp] table to the config (host, sender; see the README)"
-            )
-        if self.ca_bundle and not os.path.isfile(os.path.expanduser(self.ca_bundle)):
-            return f"[smtp] ca_bundle {self.ca_bundle} is not a file: give the CA's PEM file"
-        return None
-
-    def require_sending(self) -> None:
-        problem = self.sending_problem()
-        if problem:
-            raise ConfigError(problem)
-
-
-def smtp_settings(settings: Mapping[str, Any]) -> SmtpSettings:
-    """The [smtp] table of the config document, checked; raises ConfigError (one line)."""
-    table = settings.get("smtp", {})
-    if not isinstance(table, Mapping):
-        raise ConfigError("'smtp' must be a table, written [smtp]")
-    for key in table:
-        if key not in SMTP_KEYS:
-            raise ConfigError(f"[smtp] unknown key {key!r}: expected one of {', '.join(SMTP_KEYS)}")
-    for key in ("host", "security", "username", "sender", "ca_bundle"):
-        if not isinstance(table.get(key, ""), str):
-            raise ConfigError(f"[smtp] {key} must be a string, got {table[key]!r}")
-    if not isinstance(table.get("password", ""), str):
-        # never echo the value: it is the password
-        raise ConfigError("[smtp] password must be a string: a literal, env:NAME or file:PATH")
-    security = table.get("security", "starttls")
-    if security not in SECURITY_PORTS:
-        raise ConfigError(f'[smtp] security must be "starttls", "ssl" or "none", got {security!r}')
-    port = table.get("port", SECURITY_PORTS[security])
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise ConfigError(f"[smtp] port must be a whole number from 1 to 65535, got {port!r}")
-    timeout = table.get("timeout", 10)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise ConfigError(f"[smtp] timeout must be a number of seconds > 0, got {timeout!r}")
-    username, password = table.get("username", ""), table.get("password", "")
-    if bool(username) != bool(password):
-        raise ConfigError("[smtp] username and password go together: set both, or neither")
-    if password and security == "none":
-        raise ConfigError(
-            '[smtp] security = "none" would send the password in clear text:'
-            ' use "starttls" or "ssl", or remove username and password'
-        )
-    sender = table.get("sender", "")
-    if sender:
-        from email.utils import parseaddr
-
-        if _HEADER_BREAKS.search(sender) or not _ADDRESS.fullmatch(parseaddr(sender)[1]):
-            raise ConfigError(
-                f"[smtp] sender {sender!r} is not an e-mail address:"
-                ' write it like "quay@example.com" or "Quay <quay@example.com>"'
-            )
-    return SmtpSettings(
-        host=table.get("host", ""),
-        port=port,
-        security=security,
-        username=username,
-        password=password,
-        sender=sender,
-        timeout=float(timeout),
-        ca_bundle=table.get("ca_bundle", ""),
-    )
 
 
 def check_address(address: Any) -> str:
@@ -140,7 +38,7 @@ def check_address(address: Any) -> str:
     when it is missing)."""
     if address is None or address == "":
         raise ValidationError("Missing e-mail address")
-    if not isinstance(address, str) or not _ADDRESS.fullmatch(address):
+    if not isinstance(address, str) or not ADDRESS.fullmatch(address):
         raise ValidationError(
             f"Invalid e-mail address {address!r}: give one address, such as dev@example.com"
         )
@@ -213,199 +111,3 @@ class Email(Method):
         if problem:
             raise DeliveryError(f"{problem} {PERMANENT}", retryable=False)
         return send_mail(smtp, self.mail(notification), timeout=min(ctx.timeout, smtp.timeout))
-
-
-# -- sending ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mail:
-    """One e-mail to one address: a text part and an HTML part."""
-
-    to: str
-    subject: str
-    text: str
-    html: str
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def header_text(value: str) -> str:
-    """A value safe for one header line: event data may hold newlines, which must not start
-    a header of their own."""
-    return " ".join(_HEADER_BREAKS.sub(" ", value).split())
-
-
-def build_message(sender: str, mail: Mail) -> EmailMessage:
-    """The multipart/alternative message, 7-bit clean (quoted-printable parts, RFC 2047
-    headers) so that any server takes it."""
-    from email import policy
-    from email.message import EmailMessage
-    from email.utils import formatdate, make_msgid, parseaddr
-
-    msg = EmailMessage(policy=policy.SMTP.clone(cte_type="7bit"))
-    msg["Subject"] = header_text(mail.subject)
-    msg["From"] = sender
-    msg["To"] = mail.to
-    msg["Date"] = formatdate(localtime=True)
-    # The sender's domain: make_msgid's default asks DNS for this host's FQDN.
-    msg["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2])
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to notifications
-    for name, value in mail.headers:
-        msg[name] = header_text(value)
-    msg.set_content(mail.text)
-    msg.add_alternative(mail.html, subtype="html")
-    return msg
-
-
-def send_mail(smtp: SmtpSettings, mail: Mail, *, timeout: float) -> Sent:
-    """Send `mail` in one SMTP session: TLS always verified, AUTH when a username is set.
-    Returns the final reply, or raises a DeliveryError whose `status` is the SMTP reply code:
-    4xx and network trouble are temporary (retryable), 5xx permanent."""
-    import smtplib
-    import ssl
-
-    password = resolve_secret(smtp.password, "[smtp] password") if smtp.username else ""
-    secrets = (password,)
-    msg = build_message(smtp.sender, mail)
-    client: smtplib.SMTP | None = None
-    sent = False
-    try:
-        context = _tls_context(smtp) if smtp.security != "none" else None
-        if smtp.security == "ssl":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
-        client.ehlo_or_helo_if_needed()
-        if smtp.security == "starttls":
-            client.starttls(context=context)
-            client.ehlo()  # the capabilities offered before TLS no longer count
-        if smtp.username:
-            try:
-                client.login(smtp.username, password)
-            except UnicodeError:
-                raise _Failed(
-                    None, "[smtp] username and password must be ASCII for SMTP AUTH", False
-                ) from None
-        code, reply = _transfer(client, smtp, mail.to, msg)
-        sent = True
-    except _Failed as exc:
-        raise _error(exc.reason, smtp, exc.code, exc.retryable, secrets) from None
-    except smtplib.SMTPAuthenticationError as exc:
-        reason = f"authentication as {smtp.username} failed: {_reply(exc.smtp_error)}"
-        hint = ": check [smtp] username and password"
-        raise _error(reason, smtp, exc.smtp_code, False, secrets, hint) from None
-    except smtplib.SMTPResponseException as exc:
-        retryable = not 500 <= exc.smtp_code < 600
-        raise _error(_reply(exc.smtp_error), smtp, exc.smtp_code, retryable, secrets) from None
-    except smtplib.SMTPServerDisconnected as exc:
-        reason = f"the server closed the connection ({exc or 'no reason given'})"
-        raise _error(reason, smtp, None, True, secrets) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        hint = ": check [smtp] security (STARTTLS and AUTH must be offered)"
-        raise _error(str(exc), smtp, None, False, secrets, hint) from None
-    except smtplib.SMTPException as exc:
-        raise _error(str(exc), smtp, None, False, secrets) from None
-    except ssl.SSLCertVerificationError as exc:
-        reason = f"TLS certificate not trusted ({exc.verify_message or exc.reason})"
-        hint = ": for a private CA, set [smtp] ca_bundle"
-        raise _error(reason, smtp, None, False, secrets, hint) from None
-    except ssl.SSLError as exc:
-        reason = f"TLS failed ({exc.reason or exc})"
-        hint = ": check [smtp] security and port (465 is usually ssl, 587 starttls)"
-        raise _error(reason, smtp, None, False, secrets, hint) from None
-    except TimeoutError:
-        raise _error(f"timed out after {timeout:g}s", smtp, None, True, secrets) from None
-    except OSError as exc:
-        reason = f"connection failed ({exc.strerror or exc})"
-        raise _error(reason, smtp, None, True, secrets) from None
-    finally:
-        if client is not None:
-            _close(client, polite=sent)
-    return Sent(code, f"{code} {reply}".strip())
-
-
-class _Failed(Exception):
-    """A refusal found in the middle of the exchange, classified by its reply code."""
-
-    def __init__(self, code: int | None, reason: str, retryable: bool) -> None:
-        super().__init__(reason)
-        self.code, self.reason, self.retryable = code, reason, retryable
-
-
-def _transfer(
-    client: smtplib.SMTP, smtp: SmtpSettings, to: str, msg: EmailMessage
-) -> tuple[int, str]:
-    """MAIL, RCPT, DATA step by step (sendmail() hides the final reply code)."""
-    from email import policy
-    from email.utils import parseaddr
-
-    envelope_from = parseaddr(smtp.sender)[1]
-    options: list[str] = []
-    data = msg.as_bytes()
-    if not (to.isascii() and envelope_from.isascii()):
-        # An address that is not ASCII cannot be encoded in a header: only SMTPUTF8 carries it.
-        if not client.has_extn("smtputf8"):
-            raise _Failed(None, f"the server does not offer SMTPUTF8, needed for {to}", False)
-        options = ["SMTPUTF8", "BODY=8BITMIME"]
-        data = msg.as_bytes(policy=policy.SMTPUTF8)
-    code, reply = client.mail(envelope_from, options)
-    _check(code, reply, (250,), f"sender {envelope_from} refused")
-    code, reply = client.rcpt(to)
-    _check(code, reply, (250, 251), f"recipient {to} refused")
-    code, reply = client.data(data)
-    _check(code, reply, (250,), "message refused")
-    return code, _reply(reply)
-
-
-def _check(code: int, reply: bytes, ok: tuple[int, ...], what: str) -> None:
-    if code not in ok:
-        raise _Failed(code, f"{what}: {_reply(reply)}", not 500 <= code < 600)
-
-
-def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
-    import ssl
-
-    cafile = os.path.expanduser(smtp.ca_bundle) if smtp.ca_bundle else None
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise _Failed(None, f"[smtp] ca_bundle {cafile}: cannot load it: {reason}", False) from None
-
-
-def _close(client: smtplib.SMTP, *, polite: bool) -> None:
-    import smtplib
-
-    # QUIT only after a success, and a failing QUIT must not turn a sent message into a
-    # failure (a retry would send it twice). After an error the session may be stuck: drop it.
-    if polite:
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            client.quit()
-    client.close()
-
-
-def _reply(reply: bytes | str) -> str:
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return " ".join(text.split())
-
-
-def _error(
-    reason: str,
-    smtp: SmtpSettings,
-    code: int | None,
-    retryable: bool,
-    secrets: tuple[str, ...],
-    hint: str = "",
-) -> DeliveryError:
-    prefix = f"SMTP {code} " if code is not None and code > 0 else "SMTP "
-    message = f"{prefix}{reason} ({smtp.where}, {smtp.security}){hint} "
-    message += TEMPORARY if retryable else PERMANENT
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, MASK)
-    return DeliveryError(
-        message,
-        retryable=retryable,
-        status=code if code is not None and code > 0 else None,
-        transient=retryable,
-    )
