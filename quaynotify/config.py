@@ -294,7 +294,8 @@ def new_rule(
 def validate_rule(config: Config, rule: Rule, *, authorized: Authorized | None = None) -> Rule:
     """Check a rule fully (method config with Quay's messages, event filter); returns it
     with its event config normalised as Quay stores it. Raises ValidationError."""
-    from quaynotify.events import get_event, parse_repository
+    from quaynotify.eventdata import parse_repository
+    from quaynotify.events import get_event
     from quaynotify.methods import get_method
 
     parse_repository(rule.repository)

@@ -10,12 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from quaynotify.config import Config, Rule
 from quaynotify.errors import DeliveryError, QuaynotifyError
-from quaynotify.events import (
-    build_event_data,
-    get_event,
-    parse_repository,
-    sample_event_data,
-)
+from quaynotify.eventdata import build_event_data, parse_repository, sample_event_data
+from quaynotify.events import get_event
 from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import (
     Method,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import DeliveryError, NotFoundError
-from quaynotify.events import parse_repository
+from quaynotify.eventdata import parse_repository
 from quaynotify.methods.email import authorize_command, check_address
 from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 

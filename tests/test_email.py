@@ -24,7 +24,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from quaynotify.emailauth import authorizations, checker, confirm, verification_mail
 from quaynotify.errors import ConfigError, DeliveryError, ExitCode, ValidationError
-from quaynotify.events import build_event_data, get_event
+from quaynotify.eventdata import build_event_data
+from quaynotify.events import get_event
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.email import NOT_AUTHORIZED, Email
 from quaynotify.methods.smtp import Mail, send_mail, smtp_settings

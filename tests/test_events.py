@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 
 from quaynotify.errors import ExitCode, UsageError, ValidationError
-from quaynotify.events import (
-    EVENTS,
-    LEVELS,
+from quaynotify.eventdata import (
     build_event_data,
     common_fields,
-    get_event,
     parse_repository,
     sample_event_data,
 )
+from quaynotify.events import EVENTS, LEVELS, get_event
 from quaynotify.filters import PRIORITIES, priority_index
 
 HOST = {"hostname": "quay.example.com", "scheme": "https"}

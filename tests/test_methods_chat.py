@@ -18,7 +18,8 @@ from werkzeug import Request
 
 from quaynotify import __version__
 from quaynotify.errors import DeliveryError, ValidationError
-from quaynotify.events import EVENTS, sample_event_data
+from quaynotify.eventdata import sample_event_data
+from quaynotify.events import EVENTS
 from quaynotify.methods import get_method
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
 from tests.conftest import Cli

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from quaynotify.errors import UsageError
-from quaynotify.events import EVENTS, build_event_data, get_event, sample_event_data
+from quaynotify.eventdata import build_event_data, sample_event_data
+from quaynotify.events import EVENTS, get_event
 from quaynotify.render import Messages, messages, one_line, safe_url, slackify
 
 HOSTNAME = "quay.example.com"

@@ -1,0 +1,108 @@
+"""Event data: what a receiver gets. Quay's common repository fields (from the repository and
+[server]) with the event's own fields merged over them, in the order Quay writes them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from quaynotify.errors import UsageError
+from quaynotify.events import Event
+
+# Quay's rule for a namespace or a repository name. Nested names are not accepted, so that a
+# typo such as "acme/web/x" is caught rather than notified about.
+_NAME_PATTERN = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+
+
+def parse_repository(repository: str) -> tuple[str, str]:
+    parts = repository.split("/")
+    if len(parts) != 2:
+        raise UsageError(
+            f"repository '{repository}' must be NAMESPACE/NAME with exactly one '/', e.g. acme/web"
+        )
+    for what, part, shortest in (("namespace", parts[0], 2), ("name", parts[1], 1)):
+        if not re.fullmatch(_NAME_PATTERN, part):
+            raise UsageError(
+                f"invalid repository {what} '{part}' in '{repository}': use lowercase letters"
+                " and digits, separated by single '.', '_' or '-'"
+            )
+        if not shortest <= len(part) <= 255:
+            raise UsageError(f"repository {what} '{part}' must be {shortest} to 255 characters")
+    return parts[0], parts[1]
+
+
+def common_fields(
+    namespace: str, name: str, *, hostname: str, scheme: str, subpage: str | None = None
+) -> dict[str, Any]:
+    repository = f"{namespace}/{name}"
+    homepage = f"{scheme}://{hostname}/repository/{repository}"
+    if subpage:
+        homepage += subpage if subpage.startswith("/") else "/" + subpage
+    return {
+        "repository": repository,
+        "namespace": namespace,
+        "name": name,
+        "docker_url": f"{hostname}/{repository}",
+        "homepage": homepage,
+    }
+
+
+# Where Quay's producer writes its fields in another order than the catalogue lists them:
+# the build-queued audit-log metadata (endpoints/building.py) and the image-expiry scanner
+# (util/notification.py).
+_FIELD_ORDER: dict[str, tuple[str, ...]] = {
+    "build_queued": (
+        "build_id",
+        "docker_tags",
+        "repo",
+        "namespace",
+        "is_manual",
+        "manual_user",
+        "trigger_id",
+        "trigger_kind",
+        "trigger_metadata",
+        "trigger_manual",
+    ),
+    "repo_image_expiry": ("notification_uuid", "tags", "expiring_in"),
+}
+
+
+def build_event_data(
+    event: Event,
+    repository: str,
+    fields: Mapping[str, Any],
+    *,
+    hostname: str,
+    scheme: str,
+    defaults: bool = True,
+) -> dict[str, Any]:
+    """Common fields, then (unless `defaults` is false, as for sample data) the event's
+    defaults, then `fields` over them."""
+    if not defaults:
+        return _event_data(event, repository, dict(fields), hostname, scheme)
+    own = event.defaults()
+    if event.repo_key is not None:
+        own[event.repo_key] = parse_repository(repository)[1]
+    merged = own | dict(fields)
+    # Quay's producers write their fields in a fixed order (build_id first), whichever of them
+    # came from our defaults; anything else follows in the order given.
+    order = _FIELD_ORDER.get(event.name) or [f.name for f in (*event.required, *event.optional)]
+    ordered = {name: merged[name] for name in order if name in merged} | merged
+    return _event_data(event, repository, ordered, hostname, scheme)
+
+
+def sample_event_data(
+    event: Event, repository: str, event_config: Mapping[str, Any], *, hostname: str, scheme: str
+) -> dict[str, Any]:
+    """Quay's Test Notification data: the common fields and the sample, without our defaults."""
+    return _event_data(event, repository, event.sample(event_config), hostname, scheme)
+
+
+def _event_data(
+    event: Event, repository: str, own: dict[str, Any], hostname: str, scheme: str
+) -> dict[str, Any]:
+    namespace, name = parse_repository(repository)
+    subpage = event.subpage(own)
+    data = common_fields(namespace, name, hostname=hostname, scheme=scheme, subpage=subpage)
+    return data | own  # as in Quay, a field overrides a common key of the same name
