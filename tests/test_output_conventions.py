@@ -282,3 +282,44 @@ def test_every_help_shows_an_example(cli: Cli, path: tuple[str, ...]) -> None:
     result = cli(*path, "--help")
     assert (result.code, result.err) == (0, "")
     assert "Example:" in result.out, f"`quaynotify {' '.join(path)} --help` has no example"
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+
+def _events_file(tmp_path: Path, count: int) -> Path:
+    import json
+
+    path = tmp_path / f"events-{count}.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "event": "repo_push",
+                    "repository": "acme/web",
+                    "data": {"updated_tags": [f"v{i}"]},
+                }
+            )
+            + "\n"
+            for i in range(count)
+        )
+    )
+    return path
+
+
+def test_replay_shows_a_progress_bar_on_a_terminal_for_more_than_a_handful(
+    cli: Cli, config_file: Path, httpserver: Any, tmp_path: Path
+) -> None:
+    config_file.write_text(CONFIG)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    assert cli(*ADD_HOOK, "--url", httpserver.url_for("/hook")).code == 0
+    screen = on_a_terminal(["replay", "--from", str(_events_file(tmp_path, 12))])
+    assert "replaying" in screen and "/12" in screen
+    assert len(httpserver.log) == 12
+
+    few = on_a_terminal(["replay", "--from", str(_events_file(tmp_path, 3))])
+    assert "replaying" not in few, "a handful finishes before a bar is worth drawing"
+
+    piped = cli("replay", "--from", str(_events_file(tmp_path, 12)))
+    assert piped.code == 0, piped.err
+    assert "replaying" not in piped.err and ESCAPE not in piped.err
