@@ -75,7 +75,10 @@ _GLOBAL_FLAGS = ("--json", "--quiet", "-q", "--show-secrets", "--debug")
 def _command_name(args: Sequence[str]) -> str | None:
     """The command a command line runs, when it can be told without Click; None means "build
     every command" (help, completion, anything unusual)."""
-    if os.environ.get("_QUAYNOTIFY_COMPLETE"):
+    from quaynotify.cli.complete import COMPLETE_VAR, enable
+
+    if os.environ.get(COMPLETE_VAR):
+        enable()
         return None
     skip = False
     for arg in args:

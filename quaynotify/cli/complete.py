@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -11,10 +10,11 @@ import typer
 # (complete_bash, complete_zsh, complete_fish) and read the candidates from its stdout.
 COMPLETE_VAR = "_QUAYNOTIFY_COMPLETE"
 
-if os.environ.get(COMPLETE_VAR):
-    # The app is built with add_completion=False (no --install-completion), so Typer never
-    # registers its shell classes and the protocol would answer "Shell bash not supported".
-    # Register them only when a shell is asking: plain commands stay free of the import.
+
+def enable() -> None:
+    """The app is built with add_completion=False (no --install-completion), so Typer never
+    registers its shell classes and the protocol would answer "Shell bash not supported".
+    Called only when a shell is asking: plain commands stay free of the import."""
     from typer._completion_classes import completion_init
 
     completion_init()
