@@ -93,7 +93,6 @@ class Method(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     fields: ClassVar[tuple[FieldSpec, ...]]
-    needs_http: ClassVar[bool] = False
     # Whether send() uses the rendered messages (html, text, mrkdwn); rendering loads Jinja2,
     # so a run whose methods all send event data (webhooks) skips it.
     needs_messages: ClassVar[bool] = True

@@ -134,8 +134,6 @@ def default_ssl_context() -> Any:
 class HttpMethod(Method):
     """A method that sends one JSON POST per attempt through the shared client."""
 
-    needs_http = True
-
     def tls(self) -> TlsSettings:
         """TLS settings for this method's requests; the default shares the common client."""
         return TlsSettings()
