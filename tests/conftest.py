@@ -68,3 +68,13 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Secrets are remembered for the life of a process; each test starts knowing none."""
+    from quaynotify import masking
+
+    masking.forget_all()
+    yield
+    masking.forget_all()

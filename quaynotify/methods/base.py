@@ -4,18 +4,25 @@
 from __future__ import annotations
 
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from quaynotify.errors import DeliveryError
+from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.masking import MASK, remember
 
 if TYPE_CHECKING:
     import httpx
 
-MASK = "********"
+__all__ = ["MASK"]
+
+# A secret read from a file is a token or a password, never more than this.
+MAX_SECRET_BYTES = 64 * 1024
+# C0 controls, DEL and C1 controls: none belongs in a token, a URL or a header.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,14 @@ class Method(ABC):
     def __init__(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
         self.config = config
         self.settings = settings
+        # Literal secrets are masked by value from now on, wherever a message repeats them.
+        for spec in self.fields:
+            value = config.get(spec.name)
+            if not isinstance(value, str):
+                continue
+            if spec.secret and not is_reference(value):
+                remember(value)
+            remember(url_password(value))
 
     @classmethod
     def from_config(
@@ -117,12 +132,17 @@ class Method(ABC):
         is confirmed for the repository (Quay checks that only at creation, and so do we)."""
         unknown = sorted(set(config) - {f.name for f in cls.fields})
         if unknown:
-            from quaynotify.errors import ValidationError
-
             known = ", ".join(f.name for f in cls.fields)
             raise ValidationError(
                 f"unknown config key {unknown[0]!r} for method {cls.name}: expected {known}"
             )
+        for spec in cls.fields:
+            value = config.get(spec.name)
+            if spec.secret and isinstance(value, str) and CONTROL.search(value):
+                raise ValidationError(
+                    f"{spec.name} holds a control character (a line break?): "
+                    "a secret is one line of text"
+                )
         cls.validate(config, RuleContext(settings, repository, authorized))
         return cls(config, settings)
 
@@ -169,25 +189,68 @@ class Method(ABC):
 
 
 def resolve_secret(value: str, key: str = "value") -> str:
-    """`env:NAME` reads the environment, `file:PATH` reads a file; anything else is literal."""
+    """`env:NAME` reads the environment, `file:PATH` reads a file; anything else is literal.
+
+    Whitespace around a value read from the environment or a file is not part of it (the
+    newline of `echo $TOKEN > file`, a pasted secret's trailing newline); a control character
+    left inside it is refused, since no token or password holds one. Every value resolved is
+    masked by value from then on."""
     if value.startswith("env:"):
         name = value[4:]
-        resolved = os.environ.get(name)
+        resolved = os.environ.get(name, "")
+        remember(resolved)
+        resolved = resolved.strip()
         if not resolved:
             raise DeliveryError(
-                f"{key} refers to environment variable {name}, which is not set",
+                f"{key} refers to environment variable {name}, which is "
+                + ("empty" if name in os.environ else "not set"),
                 retryable=False,
             )
-        return resolved
-    if value.startswith("file:"):
+        where = f"environment variable {name}"
+    elif value.startswith("file:"):
         path = os.path.expanduser(value[5:])
-        try:
-            with open(path, encoding="utf-8") as f:
-                return f.read().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise DeliveryError(f"{key} refers to file {path}: {reason}", retryable=False) from None
-    return value
+        raw = _read_secret_file(path, key)
+        remember(raw)
+        resolved = raw.strip()
+        where = f"file {path}"
+    else:
+        remember(value)
+        return value
+    if CONTROL.search(resolved):
+        raise DeliveryError(
+            f"{key} from {where} holds a control character (a line break?) inside it: "
+            "a secret is one line of text",
+            retryable=False,
+        )
+    return resolved
+
+
+def _read_secret_file(path: str, key: str) -> str:
+    """The text of a regular file of at most MAX_SECRET_BYTES (never a FIFO that would block
+    or a device that never ends)."""
+    import stat
+
+    def failed(reason: str) -> DeliveryError:
+        return DeliveryError(f"{key} refers to file {path}: {reason}", retryable=False)
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise failed(exc.strerror or str(exc)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise failed("not a regular file")
+        data = os.read(fd, MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise failed(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SECRET_BYTES:
+        raise failed(f"larger than {MAX_SECRET_BYTES // 1024} KiB, which no secret is")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise failed(f"not UTF-8 text (byte {exc.start})") from None
 
 
 def is_reference(value: str) -> bool:
@@ -211,6 +274,16 @@ def http_url(value: str) -> SplitResult | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return parts
+
+
+def url_password(value: str) -> str:
+    """The password in an http(s) URL's userinfo (`http://user:PASS@host/`), else ""."""
+    if "@" not in value:
+        return ""
+    try:
+        return urlsplit(value).password or ""
+    except ValueError:
+        return ""
 
 
 def mask_url(url: str, secrets: tuple[str, ...] = ()) -> str:

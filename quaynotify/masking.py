@@ -1,0 +1,66 @@
+"""Masking secrets by value: every secret value the process handles is remembered, and
+`scrub()` replaces it, or a recognisable part of it, wherever it appears in a text.
+
+Masking by value covers what masking by place cannot: a message built by a library (httpx,
+h11, ssl, smtplib) that repeats a header, a URL or a password it was given. Whatever is
+journaled or printed passes through `scrub()` first."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from urllib.parse import quote
+
+MASK = "********"
+# Parts shorter than this are not masked on their own: they would mask ordinary words. A
+# whole secret of any length is masked where code knows it is one (mask_secret, mask_url).
+MIN_PART = 4
+
+_lock = threading.Lock()
+_known: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def remember(value: str) -> None:
+    """Mask `value` from now on, in every form a message may show it in: as given, stripped,
+    each of its lines, and as Python's repr, JSON and percent-encoding write it."""
+    global _pattern
+    if not value or not isinstance(value, str):
+        return
+    forms = {value, value.strip(), *(line.strip() for line in value.splitlines())}
+    for form in list(forms):
+        forms.add(repr(form)[1:-1])
+        forms.add(repr(form.encode("utf-8", "surrogateescape"))[2:-1])
+        forms.add(json.dumps(form)[1:-1])
+        forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+        forms.add(quote(form, safe=""))
+        forms.add(quote(form, safe="/:@"))
+    forms = {f for f in forms if len(f) >= MIN_PART and f != MASK}
+    with _lock:
+        if forms <= _known:
+            return
+        _known.update(forms)
+        _pattern = None
+
+
+def scrub(text: str) -> str:
+    """`text` with every remembered secret replaced by the mask."""
+    if not text or not _known:
+        return text
+    global _pattern
+    pattern = _pattern
+    if pattern is None:
+        with _lock:
+            # Longest first: a secret's longer form wins over a line of it.
+            alternatives = sorted(_known, key=len, reverse=True)
+            pattern = _pattern = re.compile("|".join(map(re.escape, alternatives)))
+    return pattern.sub(MASK, text)
+
+
+def forget_all() -> None:
+    """Forget every remembered secret (for tests: one process runs many commands)."""
+    global _pattern
+    with _lock:
+        _known.clear()
+        _pattern = None
