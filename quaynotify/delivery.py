@@ -3,15 +3,17 @@ sharing one HTTP client), journal every attempt and trip the failure breaker."""
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from quaynotify.config import Config, Rule
-from quaynotify.errors import DeliveryError, QuaynotifyError
+from quaynotify.errors import DeliveryError, Interrupted, QuaynotifyError
 from quaynotify.eventdata import build_event_data, parse_repository, sample_event_data
 from quaynotify.events import get_event
+from quaynotify.masking import scrub
 from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import (
     Method,
@@ -20,12 +22,12 @@ from quaynotify.methods.base import (
     SendContext,
     Sent,
 )
-from quaynotify.methods.http import Clients, HttpMethod, http_clients
+from quaynotify.methods.http import Clients, HttpMethod
 from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
-from quaynotify.state import DeliveryRecord, State
+from quaynotify.state import Attempt, DeliveryRecord, State
+from quaynotify.workers import Stop, run_all
 
-if TYPE_CHECKING:
-    pass
+INTERRUPTED = "interrupted"  # a delivery status: stopped by Ctrl-C or SIGTERM, not finished
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -41,6 +43,7 @@ class Run:
     deadline: float | None = None  # seconds from the start: no attempt starts after it
     clock: Clock = SYSTEM_CLOCK
     progress: Callable[[DeliveryRecord], None] | None = None  # called as each one ends
+    stop: Stop | None = None  # set by Ctrl-C or SIGTERM: finish what is in flight, then stop
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,9 @@ def plan(
             )
         except QuaynotifyError as exc:
             planned.append(Planned(rule, notification, problem=f"invalid rule config: {exc}"))
+        except Exception as exc:  # a value our validation does not foresee: this rule fails
+            problem = f"invalid rule config: {unexpected(exc).message}"
+            planned.append(Planned(rule, notification, problem=problem))
         else:
             planned.append(Planned(rule, notification, method=method))
     return planned
@@ -213,55 +219,74 @@ def deliver(
     clock: Clock = SYSTEM_CLOCK,
     on_done: Callable[[DeliveryRecord], None] | None = None,
     extra: Mapping[str, Any] | None = None,
+    stop: Stop | None = None,
 ) -> list[DeliveryRecord]:
     """Deliver every planned notification, each with its own retry loop, at most
     `concurrency` at a time. Returns records in the order planned, whatever order they end in.
-    `deadline` is in seconds from now."""
+    `deadline` is in seconds from now. After `stop` is requested no attempt starts, and what
+    is not done within the grace is recorded as interrupted.
+
+    Whatever one delivery raises is that delivery's failure: no other delivery is affected."""
     if not planned:
         return []
     absolute = None if deadline is None else clock.monotonic() + deadline
     results: list[DeliveryRecord | None] = [None] * len(planned)
-    with http_clients(concurrency) as clients:
+    progress: list[list[Attempt]] = [[] for _ in planned]  # each one's attempts so far
+    stop_event = None if stop is None else stop.requested
+    clients = Clients(concurrency)
 
-        def one(index: int) -> tuple[int, DeliveryRecord]:
+    def one(index: int) -> DeliveryRecord:
+        p = planned[index]
+        try:
             ctx = SendContext(timeout=policy.timeout, extra=extra or {})
-            return index, _deliver_one(planned[index], policy, ctx, clients, absolute, clock)
+            return _deliver_one(
+                p, policy, ctx, clients, absolute, clock, stop_event, progress[index].append
+            )
+        except Exception as exc:  # a defect met by one delivery fails that delivery only
+            return replace(_record(p, clock), error=unexpected(exc).message, updated=clock.wall())
 
-        workers = min(concurrency, len(planned))
-        if workers == 1:
-            finished: Iterator[tuple[int, DeliveryRecord]] = map(one, range(len(planned)))
-            for index, record in finished:
-                results[index] = record
-                if on_done:
-                    on_done(record)
+    def finished(index: int, record: DeliveryRecord) -> None:
+        record = _scrubbed(record)
+        results[index] = record
+        if on_done:
+            on_done(record)
+
+    unfinished = run_all(one, len(planned), workers=concurrency, on_result=finished, stop=stop)
+    for left in unfinished:
+        p = planned[left.index]
+        attempts = tuple(progress[left.index])
+        if left.started:
+            error = f"interrupted during attempt {len(attempts) + 1}: the receiver may have it"
         else:
-            from concurrent.futures import ThreadPoolExecutor, as_completed
-
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
-                futures = [pool.submit(one, i) for i in range(len(planned))]
-                try:
-                    for future in as_completed(futures):
-                        index, record = future.result()
-                        results[index] = record
-                        if on_done:
-                            on_done(record)
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
+            error = "interrupted before the first attempt"
+        finished(
+            left.index,
+            replace(
+                _record(p, clock),
+                status=INTERRUPTED,
+                error=error,
+                attempts=attempts,
+                updated=clock.wall(),
+            ),
+        )
+    if not unfinished:
+        # With threads still in flight a close could wait on them: the process is ending.
+        clients.close()
     return [r for r in results if r is not None]
 
 
-def _deliver_one(
-    p: Planned,
-    policy: RetryPolicy,
-    ctx: SendContext,
-    clients: Clients,
-    deadline: float | None,
-    clock: Clock,
-) -> DeliveryRecord:
+def unexpected(exc: BaseException) -> DeliveryError:
+    """What a method raised that is not a DeliveryError (a library's exception for a value
+    it cannot send): a failure of this delivery that retrying cannot help."""
+    reason = " ".join(str(exc).split())
+    return DeliveryError(
+        f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__, retryable=False
+    )
+
+
+def _record(p: Planned, clock: Clock) -> DeliveryRecord:
     n = p.notification
-    base = DeliveryRecord(
+    return DeliveryRecord(
         id=n.delivery_id,
         event=n.event,
         repository=n.repository,
@@ -272,6 +297,28 @@ def _deliver_one(
         performer=n.performer,
         created=clock.wall(),
     )
+
+
+def _scrubbed(record: DeliveryRecord) -> DeliveryRecord:
+    """The record with every known secret masked in its messages, before it is journaled
+    or shown: a library's message may repeat a token it was handed."""
+    attempts = tuple(replace(a, message=scrub(a.message)) for a in record.attempts)
+    error = None if record.error is None else scrub(record.error)
+    return replace(record, error=error, attempts=attempts)
+
+
+def _deliver_one(
+    p: Planned,
+    policy: RetryPolicy,
+    ctx: SendContext,
+    clients: Clients,
+    deadline: float | None,
+    clock: Clock,
+    stop: threading.Event | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> DeliveryRecord:
+    n = p.notification
+    base = _record(p, clock)
     if p.method is None:
         return replace(base, status="skipped" if p.skip else "failed", error=p.problem)
     method = p.method
@@ -282,14 +329,22 @@ def _deliver_one(
             return replace(base, error=exc.message, updated=clock.wall())
 
     def send(timeout: float) -> Sent:
-        return method.send(n, replace(ctx, timeout=timeout))
+        try:
+            return method.send(n, replace(ctx, timeout=timeout))
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise unexpected(exc) from None
 
-    attempts, error = attempt_with_retries(send, policy, deadline=deadline, clock=clock)
+    tried = attempt_with_retries(
+        send, policy, deadline=deadline, clock=clock, stop=stop, on_attempt=on_attempt
+    )
+    status = "succeeded" if tried.error is None else "failed"
     return replace(
         base,
-        status="failed" if error else "succeeded",
-        error=error,
-        attempts=attempts,
+        status=INTERRUPTED if tried.interrupted else status,
+        error=tried.error,
+        attempts=tried.attempts,
         updated=clock.wall(),
     )
 
@@ -304,7 +359,10 @@ def preview(planned: Sequence[Planned]) -> list[Preview]:
         try:
             out.append(p.method.preview(p.notification))
         except QuaynotifyError as exc:
-            out.append(Preview(p.rule.method, "(not sent)", {}, {"error": str(exc)}))
+            out.append(Preview(p.rule.method, "(not sent)", {}, {"error": scrub(str(exc))}))
+        except Exception as exc:  # as in deliver(): one rule's defect is that rule's alone
+            error = scrub(unexpected(exc).message)
+            out.append(Preview(p.rule.method, "(not sent)", {}, {"error": error}))
     return out
 
 
@@ -360,9 +418,12 @@ def execute(
             clock=clock,
             on_done=journal,
             extra=send_extras(config, state),
+            stop=run.stop,
         )
     finally:
         flush()
+    if run.stop is not None and run.stop.requested.is_set():
+        raise Interrupted(interrupted_summary(records))
     return Outcome(
         event,
         repository,
@@ -371,6 +432,19 @@ def execute(
         newly_disabled=tuple(newly_disabled),
         problems=tuple(problems),
     )
+
+
+def interrupted_summary(records: Sequence[DeliveryRecord]) -> str:
+    """The one line an interrupted run ends with: what was done, what was not, what to run."""
+    left = sum(1 for r in records if r.status == INTERRUPTED)
+    done = len(records) - left
+    line = f"interrupted: {done} of {len(records)} deliveries finished"
+    if left:
+        line += (
+            f"; {left} journaled as interrupted: `quaynotify replay --failed` sends them"
+            " (receivers de-duplicate by delivery id)"
+        )
+    return line
 
 
 def emit(

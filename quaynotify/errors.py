@@ -53,6 +53,12 @@ class StateError(QuaynotifyError):
     exit_code = ExitCode.CONFIG
 
 
+class Interrupted(QuaynotifyError):
+    """Ctrl-C or SIGTERM: what was delivered is journaled; exits 130."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class DeliveryError(QuaynotifyError):
     """One attempt of a delivery failed; `retryable` says whether trying again can help.
 

@@ -3,6 +3,7 @@ overall deadline. Its clock and sleep are parameters, so tests never wait."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -52,6 +53,8 @@ class Clock:
     wall: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     random: Callable[[], float] = lambda: _random()
+    # Sleep until `seconds` pass or the event is set (an interrupted run stops waiting).
+    wait: Callable[[threading.Event, float], object] = lambda event, seconds: event.wait(seconds)
 
 
 def _random() -> float:
@@ -63,18 +66,39 @@ def _random() -> float:
 SYSTEM_CLOCK = Clock()
 
 
+@dataclass(frozen=True)
+class Tried:
+    """What the retry loop did: every attempt, the final error (None on success), and whether
+    it stopped because the run was interrupted rather than because it was done."""
+
+    attempts: tuple[Attempt, ...]
+    error: str | None
+    interrupted: bool = False
+
+
 def attempt_with_retries(
     send: Callable[[float], Sent],
     policy: RetryPolicy,
     *,
     deadline: float | None = None,
     clock: Clock = SYSTEM_CLOCK,
-) -> tuple[tuple[Attempt, ...], str | None]:
-    """Call `send(timeout)` until it succeeds, the policy gives up or the deadline (on
-    `clock.monotonic`) comes. Returns the attempts and the final error (None on success)."""
+    stop: threading.Event | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> Tried:
+    """Call `send(timeout)` until it succeeds, the policy gives up, the deadline (on
+    `clock.monotonic`) comes or `stop` is set: no attempt starts after that, and a wait
+    between attempts ends at once. `on_attempt` hears of each attempt as it ends."""
     attempts: list[Attempt] = []
     error: str | None = None
+
+    def done(attempt: Attempt) -> None:
+        attempts.append(attempt)
+        if on_attempt is not None:
+            on_attempt(attempt)
+
     for number in range(1, policy.max_attempts + 1):
+        if stop is not None and stop.is_set():
+            return Tried(tuple(attempts), _interrupted(number, error), interrupted=True)
         timeout = policy.timeout
         if deadline is not None:
             timeout = min(timeout, deadline - clock.monotonic())
@@ -87,9 +111,7 @@ def attempt_with_retries(
         try:
             sent = send(timeout)
         except DeliveryError as exc:
-            attempts.append(
-                Attempt(number, started, clock.monotonic() - t0, False, exc.status, exc.message)
-            )
+            done(Attempt(number, started, clock.monotonic() - t0, False, exc.status, exc.message))
             error = exc.message
             if number == policy.max_attempts or not policy.should_retry(exc):
                 break
@@ -97,10 +119,15 @@ def attempt_with_retries(
             if deadline is not None and clock.monotonic() + wait >= deadline:
                 error = f"{exc.message} (no time left before the deadline to retry)"
                 break
-            clock.sleep(wait)
+            if stop is None:
+                clock.sleep(wait)
+            else:
+                clock.wait(stop, wait)
         else:
-            attempts.append(
-                Attempt(number, started, clock.monotonic() - t0, True, sent.status, sent.message)
-            )
-            return tuple(attempts), None
-    return tuple(attempts), error
+            done(Attempt(number, started, clock.monotonic() - t0, True, sent.status, sent.message))
+            return Tried(tuple(attempts), None)
+    return Tried(tuple(attempts), error)
+
+
+def _interrupted(number: int, error: str | None) -> str:
+    return f"interrupted before attempt {number}" + (f"; last error: {error}" if error else "")

@@ -90,7 +90,8 @@ class Attempt:
 
 @dataclass(frozen=True)
 class DeliveryRecord:
-    """One rule x one event, as journaled. `status` is succeeded, failed or skipped."""
+    """One rule x one event, as journaled. `status` is succeeded, failed, skipped (disabled
+    by the breaker) or interrupted (Ctrl-C or SIGTERM came first)."""
 
     id: str
     event: str
@@ -229,7 +230,8 @@ class State:
         """Journal deliveries and their attempts; a replayed id continues its attempt numbers.
 
         With `disable_after`, each delivery also counts towards its rule's consecutive
-        failures (skipped ones do not); returns the ids of rules this disabled."""
+        failures (skipped and interrupted ones do not: the receiver did not fail); returns
+        the ids of rules this disabled."""
         newly_disabled: list[str] = []
         if not deliveries:
             return newly_disabled
@@ -275,7 +277,7 @@ class State:
                 now = time.time()
                 successes: list[tuple[str, float]] = []
                 for d in deliveries:  # in order: the breaker counts consecutive failures
-                    if d.status == "skipped":
+                    if d.status in ("skipped", "interrupted"):
                         continue
                     if d.ok:
                         successes.append((d.rule_id, now))

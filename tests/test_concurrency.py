@@ -13,6 +13,8 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -419,3 +421,100 @@ def test_parallel_emits_journal_every_delivery_once(tmp_path: Path, fresh: bool)
     flaky = {r.webhook_id for r in received if r.path == "/flaky"}
     assert {d["attempt_count"] for d in logged if d["id"] in flaky} == {2}
     assert {d["attempt_count"] for d in logged if d["id"] not in flaky} == {1}
+
+
+# -- Ctrl-C and SIGTERM during delivery -----------------------------------------------------------
+
+
+class Gate:
+    """A receiver's answer: the first `free` requests are answered at once, the others are
+    held until `open()` (or the receiver's failsafe)."""
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+        self._count = 0
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+
+    def __call__(self, request: Received, seen: int) -> int:
+        with self._lock:
+            self._count += 1
+            held = self._count > self.free
+        if held:
+            self._open.wait(timeout=60)
+        return 200
+
+    def open(self) -> None:
+        self._open.set()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "the condition never came true"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
+    tmp_path: Path, signum: int
+) -> None:
+    rules, free, pool = 300, 20, 8
+    gate = Gate(free)
+    config = tmp_path / "config.toml"
+    env = process_env(tmp_path, config)
+    with Receiver(gate) as receiver:
+        write_config(config, [receiver.url(f"/{n}") for n in range(rules)], "timeout = 60\n")
+        proc = spawn([*EMIT, "--concurrency", str(pool)], env)
+        wait_for(lambda: len(receiver.requests) == free + pool)
+        proc.send_signal(signum)
+        code, out, err = finish(proc, timeout=30)  # not the 60 s the held requests would take
+        reached = {r.webhook_id for r in receiver.requests}
+        gate.open()
+    assert code == 130
+    assert err.count("\n") == 1 and err.startswith("quaynotify: error: interrupted: "), err
+    assert f"{free} of {rules} deliveries finished" in err
+    assert "quaynotify replay --failed" in err
+    code, out, err = finish(spawn(["log", "--json", "--limit", "1000"], env))
+    assert code == 0, err
+    logged = {d["id"]: d for d in json.loads(out)}
+    assert len(logged) == rules  # every delivery, not only those that finished
+    assert reached <= set(logged)
+    statuses = collections.Counter(d["status"] for d in logged.values())
+    assert statuses == {"succeeded": free, "interrupted": rules - free}
+    in_flight = [d for i, d in logged.items() if i in reached and d["status"] != "succeeded"]
+    assert len(in_flight) == pool
+    assert {d["error"] for d in in_flight} == {
+        "interrupted during attempt 1: the receiver may have it"
+    }
+    assert {d["error"] for i, d in logged.items() if i not in reached} == {
+        "interrupted before the first attempt"
+    }
+    # Interrupted is not the receiver's failure: the breaker did not count it.
+    health = State(tmp_path / "state").health()
+    assert all(h.failures == 0 for h in health.values())
+    # What did not finish is what replay --failed sends, with the same delivery ids.
+    with Receiver() as again:
+        write_config(config, [again.url(f"/{n}") for n in range(rules)])
+        code, out, err = finish(spawn(["replay", "--failed"], env))
+        assert code == 0, err
+        assert {r.webhook_id for r in again.requests} == set(logged) - {
+            i for i, d in logged.items() if d["status"] == "succeeded"
+        }
+
+
+def test_attempts_that_end_within_the_grace_are_journaled_as_they_ended(tmp_path: Path) -> None:
+    gate = Gate(0)
+    config = tmp_path / "config.toml"
+    env = process_env(tmp_path, config)
+    with Receiver(gate) as receiver:
+        write_config(config, [receiver.url(f"/{n}") for n in range(4)], "timeout = 60\n")
+        proc = spawn(EMIT, env)
+        wait_for(lambda: len(receiver.requests) == 4)
+        proc.send_signal(signal.SIGINT)
+        gate.open()  # the receivers answer now: well within the second of grace
+        code, out, err = finish(proc, timeout=30)
+    assert code == 130
+    assert "interrupted: 4 of 4 deliveries finished" in err and "replay" not in err
+    code, out, err = finish(spawn(["log", "--json"], env))
+    assert {d["status"] for d in json.loads(out)} == {"succeeded"}

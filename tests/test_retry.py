@@ -94,10 +94,10 @@ def run(
 ) -> Run:
     time = FakeTime(rand=rand)
     receiver = Receiver(time, script, takes)
-    attempts, error = attempt_with_retries(
+    tried = attempt_with_retries(
         receiver, RetryPolicy(**policy), deadline=deadline, clock=time.clock()
     )
-    return Run(attempts, error, receiver.calls, time.sleeps)
+    return Run(tried.attempts, tried.error, receiver.calls, time.sleeps)
 
 
 # -- attempts -----------------------------------------------------------------------------------

@@ -28,18 +28,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     import typer
 
     from quaynotify.cli.app import make_app, name_placeholders
+    from quaynotify.cli.interrupt import handled
     from quaynotify.output import Output
 
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:
-        _check_utf8(args)
-        command = name_placeholders(typer.main.get_command(make_app(_command_name(args))))
-        code = command.main(args=args, prog_name="quaynotify", standalone_mode=False)
+        with handled():
+            _check_utf8(args)
+            command = name_placeholders(typer.main.get_command(make_app(_command_name(args))))
+            code = command.main(args=args, prog_name="quaynotify", standalone_mode=False)
         return int(code or 0)
     except QuaynotifyError as exc:
         if debug:
-            traceback.print_exc()
+            _traceback()
         out.error(exc.message)
         return int(exc.exit_code)
     except typer.TyperException as exc:  # Click's usage errors, vendored by Typer
@@ -59,13 +61,21 @@ def run(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return int(ExitCode.OK)
     except Exception as exc:
+        from quaynotify.masking import scrub
+
         if debug:
-            traceback.print_exc()
+            _traceback()
         out.error(
-            f"internal error: {type(exc).__name__}: {exc} "
+            f"internal error: {type(exc).__name__}: {scrub(str(exc))} "
             "(run again with --debug to see the traceback, and please report it)"
         )
         return int(ExitCode.INTERNAL)
+
+
+def _traceback() -> None:
+    from quaynotify.masking import scrub
+
+    sys.stderr.write(scrub(traceback.format_exc()))
 
 
 _GLOBAL_VALUE_OPTIONS = ("--config", "--state-dir")

@@ -9,6 +9,7 @@ import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
+from quaynotify.cli.interrupt import graceful
 from quaynotify.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -109,10 +110,11 @@ def emit(
         fields.update(parse_data(data))
     fields = merge_fields(fields, assignments)
     policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
-    run = delivery.Run(dry_run, policy, concurrency, deadline)
-    outcome = delivery.emit(
-        conf, g.state(), event, repo, fields, sample=sample, performer=performer, run=run
-    )
+    with graceful() as stop:
+        run = delivery.Run(dry_run, policy, concurrency, deadline, stop=stop)
+        outcome = delivery.emit(
+            conf, g.state(), event, repo, fields, sample=sample, performer=performer, run=run
+        )
     raise typer.Exit(report(out, outcome))
 
 
@@ -196,8 +198,8 @@ def replay(
         )
         plan = rp.plan_records(conf, state, records)
     policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
-    with out.progress(len(plan.planned), "replaying") as tick:
-        run = delivery.Run(dry_run, policy, concurrency, deadline, progress=tick)
+    with graceful() as stop, out.progress(len(plan.planned), "replaying") as tick:
+        run = delivery.Run(dry_run, policy, concurrency, deadline, progress=tick, stop=stop)
         outcome = delivery.execute(
             conf, state, plan.planned, event="replay", run=run, problems=plan.problems
         )

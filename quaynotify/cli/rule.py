@@ -325,20 +325,23 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
     """
     from quaynotify import delivery
     from quaynotify.cli.emit import report
+    from quaynotify.cli.interrupt import graceful
 
     g = globals_of(ctx)
     conf = g.config()
     rule = conf.find_rule(rule_id)
-    outcome = delivery.dispatch(
-        conf,
-        g.state(),
-        [rule],
-        rule.event,
-        rule.repository,
-        delivery.sample_data(conf, rule),
-        performer=None,
-        honour_breaker=False,
-    )
+    with graceful() as stop:
+        outcome = delivery.dispatch(
+            conf,
+            g.state(),
+            [rule],
+            rule.event,
+            rule.repository,
+            delivery.sample_data(conf, rule),
+            performer=None,
+            run=delivery.Run(stop=stop),
+            honour_breaker=False,
+        )
     raise typer.Exit(report(g.output(as_json), outcome))
 
 
