@@ -315,6 +315,77 @@ CASES: dict[str, Case] = {
         (*ADD, "--url", "http://example.com:99999/"), USAGE, "Invalid webhook URL"
     ),
     "url-missing/webhook": Case(ADD, USAGE, "Missing webhook URL"),
+    # What was accepted, then crashed every emit (issue 9): refused when the rule is added.
+    "url-trailing-newline/webhook": Case(
+        (*ADD, "--url", "http://example.com/hook\n"),
+        USAGE,
+        "Invalid webhook URL: it holds \\n at position 24: remove it",
+    ),
+    "url-control-character/webhook": Case(
+        (*ADD, "--url", "http://example.com/a\x01b"), USAGE, "it holds \\x01 at position 21"
+    ),
+    "url-empty-label/webhook": Case(
+        (*ADD, "--url", "http://a..b/"),
+        USAGE,
+        "Invalid webhook URL: its host 'a..b' is not valid: (UnicodeError: label empty",
+    ),
+    "url-bad-a-label/webhook": Case(
+        (*ADD, "--url", "http://xn--zz.example/"),
+        USAGE,
+        "Invalid webhook URL: its host 'xn--zz.example' is not valid: Invalid A-label",
+    ),
+    "url-octal-ipv4/webhook": Case(
+        (*ADD, "--url", "http://0251.0376.0251.0376/"),
+        USAGE,
+        "Invalid webhook URL: its host '0251.0376.0251.0376' is not valid: Invalid IPv4 address",
+    ),
+    "url-space-in-host/webhook": Case(
+        (*ADD, "--url", "http://exa mple.com/"), USAGE, "it holds a space at position 11"
+    ),
+    "url-too-long/webhook": Case(
+        (*ADD, "--url", "http://example.com/" + "a" * 66_000),
+        USAGE,
+        "Invalid webhook URL: it is longer than 64 KiB",
+    ),
+    "url-trailing-newline/slack": Case(
+        add("--url", "https://hooks.slack.com/services/T0/B0/s3cr3t\n", method="slack"),
+        USAGE,
+        "Invalid Slack Callback URL: it holds \\n at position 46: remove it",
+    ),
+    "url-bad-host/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "rule #1 (a): Invalid webhook URL: its host 'a..b' is not valid",
+        bad_config(RULE.format(event="repo_push", method="webhook").replace("127.0.0.1:9", "a..b")),
+    ),
+    "token-not-ascii/hipchat": Case(
+        add("--room-id", "1", "--notification-token", "t\u00f6ken", method="hipchat"),
+        USAGE,
+        "Invalid Hipchat Room Notification Token: it must be printable ASCII without spaces",
+    ),
+    "token-with-newline/hipchat": Case(
+        add("--room-id", "1", "--notification-token", "token\n", method="hipchat"),
+        USAGE,
+        "Invalid Hipchat Room Notification Token: it must be printable ASCII without spaces",
+    ),
+    "token-with-slash/flowdock": Case(
+        add("--flow-api-token", "abc/../def", method="flowdock"),
+        USAGE,
+        "Invalid Flowdock API Token: it must be letters, digits",
+    ),
+    "api-url-bad-host/hipchat": Case(
+        add(
+            "--room-id",
+            "1",
+            "--notification-token",
+            "t",
+            "--api-url",
+            "http://a..b",
+            method="hipchat",
+        ),
+        USAGE,
+        "Invalid Hipchat API URL 'http://a..b': its host 'a..b' is not valid",
+    ),
     "url-not-a-url/slack": Case(
         add("--url", "not-a-url", method="slack"),
         USAGE,

@@ -136,14 +136,14 @@ class Method(ABC):
             raise ValidationError(
                 f"unknown config key {unknown[0]!r} for method {cls.name}: expected {known}"
             )
-        for spec in cls.fields:
+        cls.validate(config, RuleContext(settings, repository, authorized))
+        for spec in cls.fields:  # what the method's own checks left: no secret holds one
             value = config.get(spec.name)
             if spec.secret and isinstance(value, str) and CONTROL.search(value):
                 raise ValidationError(
                     f"{spec.name} holds a control character (a line break?): "
                     "a secret is one line of text"
                 )
-        cls.validate(config, RuleContext(settings, repository, authorized))
         return cls(config, settings)
 
     @classmethod
@@ -264,16 +264,63 @@ def mask_secret(value: str) -> str:
     return MASK
 
 
-def http_url(value: str) -> SplitResult | None:
-    """The parts of an http(s) URL with a host (and a well-formed port), else None."""
+MAX_URL_LENGTH = 65_536  # httpx refuses longer URLs
+NOT_HTTP = "it must be an http(s) URL with a host"
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def url_problem(value: str) -> str | None:
+    """Why `value` can never be sent to as an http(s) URL (NOT_HTTP when it is not one at
+    all), or None when it can. What httpx or the resolver would refuse mid-delivery is
+    refused here: control characters and spaces, an over-long URL, an invalid IPv4 address,
+    a host that is not valid IDNA (an empty label, a bad xn-- label)."""
+    bad = next((i for i, c in enumerate(value) if c.isspace() or CONTROL.match(c)), None)
+    if bad is not None:
+        char = "a space" if value[bad] == " " else repr(value[bad])[1:-1]
+        return f"it holds {char} at position {bad + 1}: remove it"
+    if len(value) > MAX_URL_LENGTH:
+        return f"it is longer than {MAX_URL_LENGTH // 1024} KiB"
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        return None
+        return NOT_HTTP
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts
+        return NOT_HTTP
+    import httpx
+
+    try:
+        url = httpx.URL(value)
+        host = url.host  # decodes xn-- labels: raises for an invalid one
+        raw = url.raw_host.decode("ascii")
+        if ":" not in raw:  # not an IPv6 literal: what the resolver's IDNA codec accepts
+            raw.encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        reason = str(exc).removeprefix("encoding with 'idna' codec failed ")
+        return f"its host {parts.hostname!r} is not valid: {reason}"
+    if ":" not in raw and not _HOST_NAME.fullmatch(raw):
+        return f"its host {host!r} holds a character no host name has"
+    return None
+
+
+# What a token may hold to be sent as it is: in a header (visible ASCII, no spaces), or as a
+# path segment of a URL (unreserved characters only).
+HEADER_TOKEN = re.compile(r"[!-~]+")
+PATH_TOKEN = re.compile(r"[A-Za-z0-9._~-]+")
+HEADER_TOKEN_RULE = "printable ASCII without spaces"
+PATH_TOKEN_RULE = "letters, digits, '.', '_', '~' and '-' only"
+
+
+def unsendable_token(value: str, allowed: re.Pattern[str]) -> bool:
+    """Whether a literal token could never be sent (a reference is checked once resolved)."""
+    return (
+        bool(value) and not is_reference(value) and value != MASK and not allowed.fullmatch(value)
+    )
+
+
+def http_url(value: str) -> SplitResult | None:
+    """The parts of an http(s) URL that can be sent to, else None (see url_problem)."""
+    return urlsplit(value) if url_problem(value) is None else None
 
 
 def url_password(value: str) -> str:

@@ -7,10 +7,13 @@ from typing import Any
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
+    PATH_TOKEN,
+    PATH_TOKEN_RULE,
     FieldSpec,
     Notification,
     RuleContext,
     Secret,
+    unsendable_token,
 )
 from quaynotify.methods.hipchat import api_base
 from quaynotify.methods.http import HttpMethod, HttpRequest
@@ -41,8 +44,11 @@ class Flowdock(HttpMethod):
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
-        if not config.get("flow_api_token"):
+        token = config.get("flow_api_token")
+        if not token:
             raise ValidationError("Missing Flowdock API Token")
+        if not isinstance(token, str) or unsendable_token(token, PATH_TOKEN):
+            raise ValidationError(f"Invalid Flowdock API Token: it must be {PATH_TOKEN_RULE}")
         api_base(config, "Flowdock", DEFAULT_API_URL)
 
     def request(self, notification: Notification, secret: Secret) -> HttpRequest:
@@ -50,6 +56,12 @@ class Flowdock(HttpMethod):
         if not token:
             raise DeliveryError(
                 f"flow_api_token {self.masked('flow_api_token')} is empty", retryable=False
+            )
+        if unsendable_token(token, PATH_TOKEN):  # it is a segment of the URL's path
+            raise DeliveryError(
+                f"flow_api_token {self.masked('flow_api_token')} is not a valid token: it must"
+                f" be {PATH_TOKEN_RULE}",
+                retryable=False,
             )
         base = api_base(self.config, "Flowdock", DEFAULT_API_URL)
         namespace, _, name = notification.repository.partition("/")

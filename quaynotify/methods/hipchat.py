@@ -5,15 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
+    HEADER_TOKEN,
+    HEADER_TOKEN_RULE,
+    NOT_HTTP,
     FieldSpec,
     Notification,
     RuleContext,
     Secret,
-    http_url,
     mask_url,
+    unsendable_token,
+    url_problem,
 )
 from quaynotify.methods.http import HttpMethod, HttpRequest
 
@@ -49,8 +54,13 @@ class Hipchat(HttpMethod):
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         # Quay's order: the token first, then the room.
-        if not config.get("notification_token"):
+        token = config.get("notification_token")
+        if not token:
             raise ValidationError("Missing Hipchat Room Notification Token")
+        if not isinstance(token, str) or unsendable_token(token, HEADER_TOKEN):
+            raise ValidationError(
+                f"Invalid Hipchat Room Notification Token: it must be {HEADER_TOKEN_RULE}"
+            )
         room_id = config.get("room_id")
         if room_id is None or room_id == "":
             raise ValidationError("Missing Hipchat Room ID")
@@ -67,6 +77,12 @@ class Hipchat(HttpMethod):
         if not token:
             raise DeliveryError(
                 f"notification_token {self.masked('notification_token')} is empty",
+                retryable=False,
+            )
+        if unsendable_token(token, HEADER_TOKEN):  # an Authorization header cannot carry it
+            raise DeliveryError(
+                f"notification_token {self.masked('notification_token')} is not a valid token:"
+                f" it must be {HEADER_TOKEN_RULE}",
                 retryable=False,
             )
         url = f"{api_base(self.config, 'Hipchat')}/v2/room/{self.config['room_id']}/notification"
@@ -96,9 +112,12 @@ def api_base(config: Mapping[str, Any], label: str, default: str = DEFAULT_API_U
     problem = f"Invalid {label} API URL {mask_url(str(value))!r}: api_url must be"
     if not isinstance(value, str):
         raise ValidationError(f"{problem} a string, e.g. {default}")
-    parts = http_url(value)
-    if parts is None:
+    reason = url_problem(value)
+    if reason == NOT_HTTP:
         raise ValidationError(f"{problem} an http(s) URL with a host, e.g. {default}")
+    if reason is not None:
+        raise ValidationError(f"Invalid {label} API URL {mask_url(value)!r}: {reason}")
+    parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise ValidationError(f"{problem} a base URL without a query or fragment, e.g. {default}")
     return value.rstrip("/")

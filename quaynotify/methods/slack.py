@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods.base import (
     MASK,
+    NOT_HTTP,
     FieldSpec,
     Notification,
     RuleContext,
     Secret,
-    http_url,
     is_reference,
+    url_problem,
 )
 from quaynotify.methods.http import HttpMethod, HttpRequest
 
@@ -46,20 +47,19 @@ class Slack(HttpMethod):
         # Quay checks nothing more, and a non-http URL then fails on every send; rejecting it
         # now costs nothing, since no Slack URL is anything but https. A reference is checked
         # once resolved, at send time. The URL is a secret: the message never repeats it.
-        if not is_reference(str(url)) and not http_url(str(url)):
-            raise ValidationError(
-                f"Invalid Slack Callback URL: it must be an http(s) URL with a host, e.g. {EXAMPLE}"
-            )
+        problem = None if is_reference(str(url)) else url_problem(str(url))
+        if problem is not None:
+            raise ValidationError(f"Invalid Slack Callback URL: {_explained(problem)}")
 
     def request(self, notification: Notification, secret: Secret) -> HttpRequest:
         url = secret("url")
         secrets: tuple[str, ...] = ()
         # In a preview `secret` gives the mask or the reference itself: shown as they are.
         if url != MASK and not is_reference(url):
-            if not http_url(url):
+            problem = url_problem(url)
+            if problem is not None:
                 raise DeliveryError(
-                    f"Invalid Slack Callback URL from {self.masked('url')}: it must be an "
-                    f"http(s) URL with a host, e.g. {EXAMPLE}",
+                    f"Invalid Slack Callback URL from {self.masked('url')}: {_explained(problem)}",
                     retryable=False,
                 )
             # The token is the path: show the scheme and host, mask everything after them.
@@ -78,6 +78,10 @@ class Slack(HttpMethod):
             ],
         }
         return HttpRequest(url=url, body=body, label="Slack", secrets=secrets)
+
+
+def _explained(problem: str) -> str:
+    return f"{problem}, e.g. {EXAMPLE}" if problem == NOT_HTTP else problem
 
 
 def _after_host(url: str) -> str:

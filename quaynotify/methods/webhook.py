@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, QuaynotifyError, ValidationError
 from quaynotify.methods.base import (
+    NOT_HTTP,
     FieldSpec,
     Notification,
     RuleContext,
     Secret,
-    http_url,
+    url_problem,
 )
 from quaynotify.methods.http import HttpMethod, HttpRequest, TlsSettings
 
@@ -60,9 +62,14 @@ class Webhook(HttpMethod):
         url = config.get("url")
         if not url:
             raise ValidationError("Missing webhook URL")
-        parts = http_url(url) if isinstance(url, str) else None
-        if parts is None or parts.hostname is None:
-            raise ValidationError("Invalid webhook URL")
+        problem = url_problem(url) if isinstance(url, str) else NOT_HTTP
+        if problem is not None:
+            # Quay's message, and what is wrong when it is more than "not a URL"
+            raise ValidationError(
+                "Invalid webhook URL" + ("" if problem == NOT_HTTP else f": {problem}")
+            )
+        parts = urlsplit(url)
+        assert parts.hostname is not None
         # Quay blocks localhost and 127.0.0.1 because its webhooks run on a shared server; here
         # they run on the user's machine, where a local receiver is normal: the list is opt-in.
         blocked = [h.lower() for h in _blocklist(ctx.settings)]
