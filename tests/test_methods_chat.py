@@ -105,12 +105,17 @@ def assert_posted(request: Request, path: str, body: Any) -> None:
     assert request.headers["webhook-id"] == DELIVERY_ID
 
 
+def slack_escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_body(n: Notification, colour: str, text: str) -> dict[str, Any]:
+    summary = slack_escaped(n.summary)
     return {
-        "text": n.summary,
+        "text": summary,
         "username": "quaynotify",
         "attachments": [
-            {"fallback": n.summary, "text": text, "color": colour, "mrkdwn_in": ["text"]}
+            {"fallback": summary, "text": text, "color": colour, "mrkdwn_in": ["text"]}
         ],
     }
 
@@ -159,6 +164,69 @@ def test_slack_payload(event: str, httpserver: HTTPServer, client: httpx.Client)
     assert_posted(request, SLACK_PATH, expected)
     assert "Authorization" not in request.headers
     assert_slack_sdk_accepts(expected["attachments"][0])
+
+
+HOSTILE = "<!channel> <https://evil.example/login|Click> & <@U123> <!subteam^S1>"
+
+
+def hostile(value: Any) -> Any:
+    """Every string of the event data (keys aside) replaced by Slack syntax that pings and
+    disguises a link, and every list given one such string."""
+    if isinstance(value, str):
+        return HOSTILE
+    if isinstance(value, list):
+        return [hostile(v) for v in value] or [HOSTILE]
+    if isinstance(value, dict):
+        return {k: hostile(v) for k, v in value.items()}
+    return value
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+
+
+@pytest.mark.parametrize("event", sorted(EVENTS))
+def test_no_slack_syntax_from_event_data_survives_in_any_field(event: str) -> None:
+    from quaynotify.render import messages
+
+    e = EVENTS[event]
+    common = {"repository", "namespace", "name", "docker_url", "homepage"}
+    data = sample_event_data(e, "acme/web", {}, hostname="quay.example.com", scheme="https")
+    data = {k: v if k in common else hostile(v) for k, v in data.items()}
+    m = messages(event, data, performer=HOSTILE, hostname="quay.example.com", scheme="https")
+    n = Notification(DELIVERY_ID, event, "acme/web", data, m.summary, e.level(data),
+                     m.html, m.text, m.mrkdwn, HOSTILE)  # fmt: skip
+    body = make("slack", {"url": "https://hooks.slack.com/services/T0/B0/x"}).preview(n).body
+    for text in strings(body):
+        assert "<!" not in text and "<@" not in text, text
+        assert "<https://evil" not in text and "|Click>" not in text, text
+    assert_slack_sdk_accepts(body["attachments"][0])
+
+
+def test_a_mention_in_the_summary_reaches_slack_escaped(
+    cli: Cli, config_file: Path, httpserver: HTTPServer
+) -> None:
+    config_file.write_text(
+        '[[rule]]\nid = "s"\nrepository = "acme/web"\nevent = "repo_mirror_sync_started"\n'
+        f'method = "slack"\nconfig = {{ url = "{httpserver.url_for(SLACK_PATH)}" }}\n'
+    )
+    httpserver.expect_request(SLACK_PATH).respond_with_data("ok")
+    message = "<!channel> <https://evil.example/login|Click>"
+    result = cli("emit", "repo_mirror_sync_started", "--repo", "acme/web", "--set",
+                 f"message={message}")  # fmt: skip
+    assert result.code == 0, result.err
+    body = json.loads(only_request(httpserver).get_data())
+    escaped = "&lt;!channel&gt; &lt;https://evil.example/login|Click&gt;"
+    assert body["text"] == f"Repository Mirror started for {escaped}"
+    assert body["attachments"][0]["fallback"] == body["text"]
+    assert_slack_sdk_accepts(body["attachments"][0])
 
 
 @pytest.mark.parametrize("event", sorted(EVENTS))

@@ -64,7 +64,9 @@ class Slack(HttpMethod):
                 )
             # The token is the path: show the scheme and host, mask everything after them.
             secrets = (_after_host(url),)
-        summary = notification.summary
+        # Slack acts on "<!channel>" and "<https://x|y>" in any text field: event data in the
+        # summary is escaped as Slack documents (the attachment's mrkdwn is escaped already).
+        summary = slack_text(notification.summary)
         body = {
             "text": summary,
             "username": USERNAME,
@@ -78,6 +80,11 @@ class Slack(HttpMethod):
             ],
         }
         return HttpRequest(url=url, body=body, label="Slack", secrets=secrets)
+
+
+def slack_text(value: str) -> str:
+    """`value` with &, < and > escaped, as Slack asks of every text it should not act on."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _explained(problem: str) -> str:
