@@ -28,7 +28,10 @@ EXIT_STATUS: dict[ExitCode, str] = {
     "valid TOML, or not understood.",
     ExitCode.INTERNAL: "Internal error: a bug. Run again with `--debug` to see the traceback, "
     "and please report it.",
-    ExitCode.INTERRUPTED: "Interrupted (Ctrl-C).",
+    ExitCode.INTERRUPTED: "Interrupted by Ctrl-C (SIGINT) or SIGTERM. During delivery no new "
+    "attempt starts, attempts in flight get about a second to finish, and every delivery is "
+    "journaled: as it ended, or as `interrupted` (`replay --failed` sends those, with the "
+    "same delivery id). A second Ctrl-C stops waiting at once.",
 }
 
 ENVIRONMENT: dict[str, str] = {
@@ -72,7 +75,14 @@ DESCRIPTION = (
 
 SECRETS = (
     "A secret value (marked secret below) may be written literally or as a reference resolved "
-    "at send time: `env:NAME` reads environment variable NAME, `file:PATH` reads a file. "
+    "at send time: `env:NAME` reads environment variable NAME, `file:PATH` reads a regular "
+    "file of at most 64 KiB. Whitespace around a value read from either (the newline that "
+    "`echo` leaves) is not part of the secret; a line break or other control character inside "
+    "one is refused. Secrets are masked by value: every secret the command reads, in the "
+    "forms messages write it in (each of its lines; as Python, JSON and percent-encoding "
+    "write it), is replaced by `********` wherever it appears, in output, error lines, "
+    "tracebacks and the journal, whoever wrote the message (a library, a receiver's reason "
+    "phrase, an SMTP reply). "
     "HipChat's and Flowdock's public services have shut down; their methods remain for "
     "self-hosted servers and payload parity: point `api_url` at the server."
 )
