@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from terminal import Tmux
 
 from quaynotify.cli import run
 
@@ -68,3 +69,11 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    """A tmux server of our own for the test (see terminal.py), killed afterwards."""
+    server = Tmux(tmp_path / "tmux.sock")
+    yield server
+    server.close()

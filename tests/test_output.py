@@ -4,8 +4,6 @@ before or after the command, one-line errors, the exit-code contract, --debug.""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import subprocess
 import sys
@@ -15,10 +13,10 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from terminal import QUAYNOTIFY, on_a_terminal
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
-QUAYNOTIFY = str(Path(sys.executable).parent / "quaynotify")
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 1\n'
 PUSH = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -85,28 +83,10 @@ def test_piped_output_is_never_truncated(cli: Cli, world: dict[str, str]) -> Non
                                 LONG_TITLE]  # fmt: skip
 
 
-def run_in_terminal(*args: str, columns: int = 400) -> str:
-    """Run the installed command with stdout on a pseudo-terminal; what it printed there."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [QUAYNOTIFY, *args], stdout=follower, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        env=env,
-    )  # fmt: skip
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+def run_in_terminal(*args: str) -> str:
+    """What the command showed on a wide terminal without colour, CSI sequences removed."""
+    text = on_a_terminal(list(args), COLUMNS="400", LINES="50", NO_COLOR="1")
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text.replace("\r\n", "\n"))
 
 
 @pytest.mark.parametrize(
