@@ -374,7 +374,7 @@ def test_tabs_and_newlines_in_values_keep_the_tsv_columns(cli: Cli, config_file:
                 "webhook", "--url", "http://127.0.0.1:9/", *title)  # fmt: skip
     assert added.code == 0, added.err
     (line,) = cli("rule", "list").lines
-    assert line.count("\t") == 5 and line.endswith("\tone two three")
+    assert line.count("\t") == 5 and line.endswith("\tone\\ttwo\\nthree")  # shown, not lost
 
 
 def test_dry_run_json_is_a_list_of_previews_even_when_nothing_matches(
