@@ -72,7 +72,9 @@ DESCRIPTION = (
     "Data cannot drive the terminal: control characters are shown as Python's repr shows "
     "them (ESC as `\\x1b`; in a table cell or a field, a tab as `\\t` and a newline as "
     "`\\n`), and text that looks like markup is shown as written. `--json` keeps values "
-    "exact.",
+    "exact. With `--json`, `emit` and `rule test` print an object with `event`, `repository` "
+    "and `deliveries`; `replay` prints one with `deliveries` only, each naming its own event "
+    "and repository.",
 )
 
 SECRETS = (

@@ -146,6 +146,35 @@ def test_a_result_on_stdout_is_never_mixed_with_notes(cli: Cli, hook: str) -> No
     assert json.loads(as_json.out)["uuid"] == hook and as_json.err == ""
 
 
+# -- --json shapes of what emit, rule test and replay did -------------------------------------
+
+DELIVERY_KEYS = ["id", "event", "repository", "rule_id", "method", "status", "error",
+                 "performer", "created", "updated", "attempt_count", "attempts"]  # fmt: skip
+
+
+def test_emit_rule_test_and_replay_report_deliveries_in_one_shape(cli: Cli, hook: str) -> None:
+    emitted = json.loads(cli(*PUSH, "--json").out)
+    assert list(emitted) == ["event", "repository", "deliveries"]
+    assert (emitted["event"], emitted["repository"]) == ("repo_push", "acme/web")
+    tested = json.loads(cli("rule", "test", hook, "--json").out)
+    assert list(tested) == ["event", "repository", "deliveries"]
+    assert (tested["event"], tested["repository"]) == ("repo_push", "acme/web")
+    # A replay is of journaled deliveries, of any events and repositories: each delivery names
+    # its own, and the document claims none.
+    ids = [emitted["deliveries"][0]["id"], tested["deliveries"][0]["id"]]
+    replayed = json.loads(cli("replay", *ids, "--json").out)
+    assert list(replayed) == ["deliveries"]
+    assert [(d["id"], d["event"], d["repository"]) for d in replayed["deliveries"]] == [
+        (i, "repo_push", "acme/web") for i in ids
+    ]
+    nothing = cli("replay", "--failed", "--json")
+    assert (nothing.code, json.loads(nothing.out)) == (0, {"deliveries": []})
+    for document in (emitted, tested, replayed):
+        assert [list(d) for d in document["deliveries"]] == [DELIVERY_KEYS] * len(
+            document["deliveries"]
+        )
+
+
 # -- --quiet ------------------------------------------------------------------------------------
 
 QUIET_SUCCESSES = [

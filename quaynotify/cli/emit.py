@@ -203,11 +203,12 @@ def replay(
         )
     if not plan.planned and not plan.problems:
         out.note("nothing to replay")
-    raise typer.Exit(report(out, outcome))
+    raise typer.Exit(report(out, outcome, replayed=True))
 
 
-def report(out: Output, outcome: Outcome) -> int:
-    """Print what happened to each delivery; return the exit status."""
+def report(out: Output, outcome: Outcome, *, replayed: bool = False) -> int:
+    """Print what happened to each delivery; return the exit status. A replay's deliveries
+    are of many events and repositories: each names its own, and the document none."""
     if outcome.dry_run:
         return _report_previews(out, outcome)
     if not outcome.matched and outcome.repository:
@@ -215,13 +216,17 @@ def report(out: Output, outcome: Outcome) -> int:
     for problem in outcome.problems:
         out.warn(problem)
     if out.as_json:
-        out.json(
-            {
-                "event": outcome.event,
-                "repository": outcome.repository,
-                "deliveries": [delivery_view(d) for d in outcome.deliveries],
-            }
-        )
+        deliveries = [delivery_view(d) for d in outcome.deliveries]
+        if replayed:
+            out.json({"deliveries": deliveries})
+        else:
+            out.json(
+                {
+                    "event": outcome.event,
+                    "repository": outcome.repository,
+                    "deliveries": deliveries,
+                }
+            )
     elif outcome.deliveries:
         out.table(
             ["DELIVERY", "RULE", "METHOD", "STATUS", "ATTEMPTS", "DETAIL"],
