@@ -1,7 +1,7 @@
 """Output that data cannot subvert: control characters from rule titles, event data, the
 performer or a receiver's reason phrase reach no terminal raw (they are shown as Python's repr
 shows them, `\\x1b`); data (a title, a tag, a Location header) is never read as rich markup;
-and JSON stays exact."""
+JSON stays exact; and every view shows any delivery status."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ from pytest_httpserver import HTTPServer
 from receivers import Answering
 from terminal import Tmux, on_a_terminal
 from werkzeug import Response
+
+from quaynotify.cli.emit import report
+from quaynotify.delivery import Outcome
+from quaynotify.output import Output
+from quaynotify.state import Attempt, DeliveryRecord, State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
@@ -167,3 +172,45 @@ def test_json_is_exact_and_escapes_every_control_character(
         assert [r["title"] for r in document] == [CONTROLS, MARKUP, "moved"]
     else:
         assert PERFORMER in {d["performer"] for d in document}
+
+
+# -- any delivery status ------------------------------------------------------------------------
+
+
+INTERRUPTED = DeliveryRecord(
+    id="d0000000-0000-4000-8000-000000000000", event="repo_push", repository="acme/web",
+    rule_id="r0000000-0000-4000-8000-000000000000", method="webhook", status="interrupted",
+    data={"updated_tags": ["v1"]}, error="interrupted before the receiver answered",
+    attempts=(Attempt(number=1, started=1.0, duration=0.5, ok=False, status=None,
+                      message="interrupted"),),
+)  # fmt: skip
+
+
+def test_the_journal_views_show_a_status_they_do_not_know(
+    cli: Cli, config_file: Path, state_dir: Path
+) -> None:
+    # `interrupted` is coming (Ctrl-C); a view shows whatever status the journal holds.
+    config_file.write_text(CONFIG)
+    state = State(state_dir)
+    state.record([INTERRUPTED])
+    state.close()
+    (row,) = [line.split("\t") for line in cli("log").lines]
+    assert row[5] == "interrupted"
+    assert ["status", "interrupted"] in [
+        line.split("\t") for line in cli("log", "show", "d0").lines
+    ]
+    (view,) = json.loads(cli("log", "--failed", "--json").out)
+    assert view["status"] == "interrupted"
+
+
+def test_a_delivery_report_names_a_status_it_does_not_know(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outcome = Outcome("repo_push", "acme/web", deliveries=(INTERRUPTED,), matched=1)
+    assert report(Output(), outcome) == 1
+    out, err = capsys.readouterr()
+    assert out.split("\t")[3] == "interrupted"
+    assert err == (
+        f"quaynotify: warning: delivery {INTERRUPTED.id} to rule {INTERRUPTED.rule_id} "
+        "interrupted after 1 attempt: interrupted before the receiver answered\n"
+    )

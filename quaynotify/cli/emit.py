@@ -238,9 +238,10 @@ def report(out: Output, outcome: Outcome, *, replayed: bool = False) -> int:
     for d in outcome.deliveries:
         if d.status == "skipped":
             out.warn(f"skipped delivery {d.id}: {d.error}")
-        elif not d.ok:
+        elif not d.ok:  # failed, or any status to come (interrupted): say which
             tries = f"{len(d.attempts)} attempt{'s' if len(d.attempts) != 1 else ''}"
-            out.warn(f"delivery {d.id} to rule {d.rule_id} failed after {tries}: {d.error}")
+            why = f": {d.error}" if d.error else ""
+            out.warn(f"delivery {d.id} to rule {d.rule_id} {d.status} after {tries}{why}")
     for rule_id in outcome.newly_disabled:
         out.warn(
             f"rule {rule_id} is now disabled after repeated failures: "
