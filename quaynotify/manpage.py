@@ -70,7 +70,14 @@ DESCRIPTION = (
     "Results go to standard output, diagnostics and progress to standard error. On a "
     "terminal results are tables; piped, they are tab-separated lines with no header and no "
     "truncation; with `--json`, one JSON document. Secret values are masked in every output "
-    "unless `--show-secrets` is given. Errors are one line, `quaynotify: error: ...`.",
+    "unless `--show-secrets` is given, as are a password and query values in a URL of a "
+    "rule's config. Errors are one line, `quaynotify: error: ...`.",
+    "Data cannot drive the terminal: control characters are shown as Python's repr shows "
+    "them (ESC as `\\x1b`; in a table cell or a field, a tab as `\\t` and a newline as "
+    "`\\n`), and text that looks like markup is shown as written. `--json` keeps values "
+    "exact. With `--json`, `emit` and `rule test` print an object with `event`, `repository` "
+    "and `deliveries`; `replay` prints one with `deliveries` only, each naming its own event "
+    "and repository.",
 )
 
 SECRETS = (

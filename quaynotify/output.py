@@ -1,5 +1,5 @@
 """The only writer: results to stdout (a table on a terminal, tab-separated when piped, or
-JSON), diagnostics to stderr, secrets masked."""
+JSON), diagnostics to stderr, secrets masked, and data that cannot drive the terminal."""
 
 from __future__ import annotations
 
@@ -11,8 +11,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from quaynotify.masking import scrub
+
 PROG = "quaynotify"
 PROGRESS_THRESHOLD = 5  # fewer deliveries than this finish before a bar is worth drawing
+
+# Control characters (C0, DEL, C1) in data would reach the terminal and drive it: retitle the
+# window, clear the screen, rewrite a line. Every human-readable output shows them as Python's
+# repr does (ESC as the four characters \x1b, a tab as \t), so they are visible and inert.
+_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+_ESCAPES = {c: _SHORT.get(chr(c), f"\\x{c:02x}") for c in _CONTROLS}
+_ESCAPES_KEEPING_LAYOUT = {c: e for c, e in _ESCAPES.items() if chr(c) not in "\t\n"}
+# JSON escapes C0 itself; DEL and C1 are legal raw in a JSON string, so they get \u escapes:
+# the document decodes to the same values.
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in _CONTROLS if c >= 0x7F}
 
 
 def _color_wanted(stream: TextIO) -> bool | None:
@@ -51,38 +64,43 @@ class Output:
     # -- stdout: results -----------------------------------------------------------------------
 
     def json(self, document: Any) -> None:
-        json.dump(document, self.out, indent=2, ensure_ascii=False, default=str)
-        self.out.write("\n")
+        text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+        self.out.write(scrub(text).translate(_JSON_ESCAPES) + "\n")
 
     def line(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        """Free text (a dry-run preview, an id): its tabs and newlines are layout."""
+        self.out.write(visible(text, keep_layout=True) + "\n")
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """A table on a terminal; tab-separated lines, untruncated and headerless, when piped."""
-        cells = [["" if v is None else str(v) for v in row] for row in rows]
+        """A table on a terminal; tab-separated lines, untruncated and headerless, when piped.
+        A cell is one line either way: its tabs and newlines are shown as \\t and \\n."""
+        cells = [[visible("" if v is None else str(v)) for v in row] for row in rows]
         if not is_terminal(self.out):
             for row in cells:
-                self.out.write("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row))
-                self.out.write("\n")
+                self.out.write("\t".join(row) + "\n")
             return
         from rich.table import Table
+        from rich.text import Text
 
+        # Cells are Text, never markup: a title "[/bold]" or "[link=...]" is shown as written.
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(Text(column), overflow="fold")
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))
         self._console(self.out).print(table)
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
-        """Key: value lines (for `show` commands); aligned on a terminal, tab-separated piped."""
+        """Key: value lines (for `show` commands); aligned on a terminal, tab-separated piped.
+        A value is one line either way, as a table's cell is."""
+        shown = [(visible(key), visible(_flat(value))) for key, value in pairs]
         if not is_terminal(self.out):
-            for key, value in pairs:
-                self.out.write(f"{key}\t{_flat(value)}\n")
+            for key, value in shown:
+                self.out.write(f"{key}\t{value}\n")
             return
-        width = max((len(k) for k, _ in pairs), default=0)
-        for key, value in pairs:
-            self.out.write(f"{key + ':':<{width + 1}} {_flat(value)}\n")
+        width = max((len(k) for k, _ in shown), default=0)
+        for key, value in shown:
+            self.out.write(f"{key + ':':<{width + 1}} {value}\n")
 
     def _console(self, stream: TextIO) -> Any:
         from rich.console import Console
@@ -102,14 +120,19 @@ class Output:
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            self.err.write(f"{PROG}: {message}\n")
+            self.problem(message)
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.err.write(f"{PROG}: warning: {message}\n")
+            self.problem(f"warning: {message}")
+
+    def problem(self, message: str) -> None:
+        """One diagnostic line that --quiet does not silence (one of several problems that
+        make up an error)."""
+        self.err.write(f"{PROG}: {visible(message)}\n")
 
     def error(self, message: str) -> None:
-        self.err.write(f"{PROG}: error: {one_line(message)}\n")
+        self.err.write(f"{PROG}: error: {visible(one_line(message))}\n")
 
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Callable[[object], None] | None]:
@@ -135,8 +158,10 @@ class Output:
 
 
 def mask_config(method: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Secret fields masked (references kept), and in every URL-valued field (`url`,
+    `api_url`, ...) a userinfo password and the query values."""
     from quaynotify.methods import METHODS
-    from quaynotify.methods.base import mask_secret, mask_url
+    from quaynotify.methods.base import mask_secret
 
     cls = METHODS.get(method)
     secret = {f.name for f in cls.fields if f.secret} if cls else set(config)
@@ -144,11 +169,32 @@ def mask_config(method: str, config: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in config.items():
         if key in secret:
             masked[key] = mask_secret(str(value))
-        elif key == "url" and isinstance(value, str):
-            masked[key] = mask_url(value)
+        elif isinstance(value, str) and "://" in value:
+            masked[key] = _mask_url(value)
         else:
             masked[key] = value
     return masked
+
+
+def _mask_url(value: str) -> str:
+    """mask_url for a value that is a URL with a host; anything else (a webhook template
+    that holds URLs, a reference) as it is."""
+    from urllib.parse import urlsplit
+
+    from quaynotify.methods.base import MASK, mask_url
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. a stray bracket: its password cannot be told from its host
+        return MASK
+    return mask_url(value) if parts.scheme and parts.netloc else value
+
+
+def visible(text: str, *, keep_layout: bool = False) -> str:
+    """`text` with every control character replaced by its visible escape (ESC becomes the
+    four characters \\x1b); with `keep_layout`, tabs and newlines stay as they are. Every
+    known secret is masked first: whatever is shown passes through here."""
+    return scrub(text).translate(_ESCAPES_KEEPING_LAYOUT if keep_layout else _ESCAPES)
 
 
 def one_line(message: str) -> str:

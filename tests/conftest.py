@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from terminal import Tmux
 
 from quaynotify.cli import run
 
@@ -78,3 +79,11 @@ def forget_secrets() -> Iterator[None]:
     masking.forget_all()
     yield
     masking.forget_all()
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    """A tmux server of our own for the test (see terminal.py), killed afterwards."""
+    server = Tmux(tmp_path / "tmux.sock")
+    yield server
+    server.close()

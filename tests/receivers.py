@@ -1,5 +1,6 @@
 """Small real receivers for delivery tests: a threaded HTTP receiver that records every request,
-a socket that accepts connections and never answers, and one that resets every connection."""
+a socket that accepts connections and never answers, one that resets every connection, and one
+that answers with raw bytes of the test's choosing."""
 
 from __future__ import annotations
 
@@ -206,3 +207,35 @@ class Resetting(_Acceptor):
     def on_accept(self, conn: socket.socket) -> None:
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         conn.close()
+
+
+class Answering(_Acceptor):
+    """Reads each request and answers it with `response`, raw bytes exactly as given (then
+    closes): what an HTTP server library would refuse or rewrite, such as control characters
+    or markup in a reason phrase or a Location header."""
+
+    def __init__(self, response: bytes) -> None:
+        self.response = response
+        super().__init__()
+
+    def on_accept(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(HOLD_LIMIT)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
+            conn.sendall(self.response)

@@ -623,6 +623,15 @@ CASES: dict[str, Case] = {
         "not valid UTF-8",
         process=True,
     ),
+    # -- control characters echoed by the error line are shown escaped, never raw -------------
+    "argv-control/unknown-event": Case(
+        ("emit", "evil\x1b]0;x\x07", "--repo", "acme/web"),
+        USAGE,
+        r"unknown event 'evil\x1b]0;x\x07'",
+    ),
+    "argv-control/repository": Case(
+        (*EMIT[:3], "acme\x1b[2J\x9b", *TAGS), USAGE, r"repository 'acme\x1b[2J\x9b' must be"
+    ),
 }
 
 

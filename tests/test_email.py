@@ -956,3 +956,20 @@ def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_
     assert not is_ok("acme/api", ADDRESS)
     (code_row,) = state.read("SELECT code FROM authorized_email")
     assert re.fullmatch(r"[A-Z0-9]{16}", code_row[0])
+
+
+def test_a_hostile_smtp_reply_reaches_no_terminal_raw(
+    cli: Cli, server: Server, config_file: Path
+) -> None:
+    # The writer shows control characters as escapes (test_output_hostile.py); an SMTP reply
+    # is one more way for them to arrive.
+    authorize_and_confirm(cli, server)
+    assert add_email_rule(cli).code == 0
+    server.handler.rcpt_reply = "550 5.1.1 \x1b]0;pwned\x07[/bold]"
+    result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
+    assert result.code == ExitCode.FAILED
+    (delivery,) = journal(config_file).deliveries()
+    assert "\x1b]0;pwned\x07" in (delivery.error or "")  # journaled as received
+    for text in (result.out, result.err, cli("log").out):
+        assert "\x1b" not in text and "\x07" not in text
+        assert r"5.1.1 \x1b]0;pwned\x07[/bold]" in text

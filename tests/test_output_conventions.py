@@ -5,12 +5,8 @@ terminal versus tab-separated lines in a pipe."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,46 +14,18 @@ from typing import Any
 import pytest
 import typer
 from pytest_httpserver import HTTPServer
+from terminal import QUAYNOTIFY, Tmux, on_a_terminal, terminal_env
 
 from quaynotify.cli.app import app
 from quaynotify.methods import METHODS
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
-QUAYNOTIFY = str(Path(sys.executable).parent / "quaynotify")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ESCAPE = "\x1b["
 CONFIG = "[delivery]\nbackoff = 0\nmax_attempts = 1\n"
 ADD_HOOK = ("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook")
 PUSH = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
-
-
-def _need(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is not installed: .ci/run installs it")
-
-
-def _env(**changes: str) -> dict[str, str]:
-    env = {**os.environ, "TERM": "xterm-256color", "SHELL": "/bin/sh", **changes}
-    for name in ("NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"):
-        if changes.get(name) is None:
-            env.pop(name, None)
-    return env
-
-
-def on_a_terminal(args: list[str], **env: str) -> str:
-    """Everything the command writes to a real terminal (a pty from script(1)), raw."""
-    _need("script")
-    command = shlex.join([QUAYNOTIFY, *args])
-    proc = subprocess.run(
-        ["script", "-qec", command, os.devnull],
-        env=_env(**env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc
-    return proc.stdout.decode()
 
 
 # -- colour -------------------------------------------------------------------------------------
@@ -102,7 +70,11 @@ def test_colour_wanted_means_escape_codes_on_a_terminal(env: dict[str, str]) -> 
 @pytest.mark.parametrize("env", [{}, {"CLICOLOR_FORCE": "1"}], ids=["plain", "CLICOLOR_FORCE"])
 def test_a_pipe_gets_tab_separated_lines_without_a_header_or_escapes(env: dict[str, str]) -> None:
     proc = subprocess.run(
-        [QUAYNOTIFY, "methods"], env=_env(**env), capture_output=True, text=True, timeout=60
+        [QUAYNOTIFY, "methods"],
+        env=terminal_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert (proc.returncode, proc.stderr) == (0, "")
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
@@ -114,35 +86,8 @@ def test_a_pipe_gets_tab_separated_lines_without_a_header_or_escapes(env: dict[s
 # -- a table on a terminal, as a person sees it -------------------------------------------------
 
 
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    _need("tmux")
-    socket = tmp_path / "tmux.sock"
-
-    def run(*args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-S", str(socket), "-f", os.devnull, *args],
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-
-    yield run
-    if socket.exists():
-        run("kill-server")
-
-
-def test_a_terminal_shows_an_aligned_table_with_a_header_row(
-    tmux: Callable[..., str], config_file: Path
-) -> None:
-    # The pane signals a channel when the command is done (tmux keeps the signal until someone
-    # waits), then holds the screen open with cat: no polling, no delays.
-    command = f"{shlex.quote(QUAYNOTIFY)} methods; tmux wait-for -S done; exec cat"
-    tmux("new-session", "-d", "-x", "150", "-y", "30", command)
-    tmux("wait-for", "done")
-    screen = [line.rstrip() for line in tmux("capture-pane", "-p").splitlines() if line.strip()]
+def test_a_terminal_shows_an_aligned_table_with_a_header_row(tmux: Tmux) -> None:
+    screen = tmux.screen(["methods"])
     header = screen[0].split()
     assert header == ["METHOD", "TITLE", "CONFIG"]
     assert [line.split()[0] for line in screen[1:]] == list(METHODS)
@@ -199,6 +144,35 @@ def test_a_result_on_stdout_is_never_mixed_with_notes(cli: Cli, hook: str) -> No
     assert nothing.err == "quaynotify: no rule matches repo_push on acme/other: nothing sent\n"
     as_json = cli("rule", "show", hook, "--json")
     assert json.loads(as_json.out)["uuid"] == hook and as_json.err == ""
+
+
+# -- --json shapes of what emit, rule test and replay did -------------------------------------
+
+DELIVERY_KEYS = ["id", "event", "repository", "rule_id", "method", "status", "error",
+                 "performer", "created", "updated", "attempt_count", "attempts"]  # fmt: skip
+
+
+def test_emit_rule_test_and_replay_report_deliveries_in_one_shape(cli: Cli, hook: str) -> None:
+    emitted = json.loads(cli(*PUSH, "--json").out)
+    assert list(emitted) == ["event", "repository", "deliveries"]
+    assert (emitted["event"], emitted["repository"]) == ("repo_push", "acme/web")
+    tested = json.loads(cli("rule", "test", hook, "--json").out)
+    assert list(tested) == ["event", "repository", "deliveries"]
+    assert (tested["event"], tested["repository"]) == ("repo_push", "acme/web")
+    # A replay is of journaled deliveries, of any events and repositories: each delivery names
+    # its own, and the document claims none.
+    ids = [emitted["deliveries"][0]["id"], tested["deliveries"][0]["id"]]
+    replayed = json.loads(cli("replay", *ids, "--json").out)
+    assert list(replayed) == ["deliveries"]
+    assert [(d["id"], d["event"], d["repository"]) for d in replayed["deliveries"]] == [
+        (i, "repo_push", "acme/web") for i in ids
+    ]
+    nothing = cli("replay", "--failed", "--json")
+    assert (nothing.code, json.loads(nothing.out)) == (0, {"deliveries": []})
+    for document in (emitted, tested, replayed):
+        assert [list(d) for d in document["deliveries"]] == [DELIVERY_KEYS] * len(
+            document["deliveries"]
+        )
 
 
 # -- --quiet ------------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     from quaynotify.cli.interrupt import handled
     from quaynotify.output import Output
 
+    from quaynotify import masking
+
+    masking.forget_all()  # one command, one set of secrets (run() may be called many times)
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:

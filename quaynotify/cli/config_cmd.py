@@ -42,7 +42,7 @@ def check(ctx: typer.Context) -> None:
     if len(problems) == 1:
         raise ConfigError(f"{conf.path}: {problems[0]}")
     for problem in problems:
-        out.err.write(f"quaynotify: {problem}\n")
+        out.problem(problem)
     if problems:
         raise ConfigError(f"{conf.path}: {len(problems)} problems")
     state = "does not exist yet" if not conf.exists else f"{len(conf.rules)} rule(s), all valid"

@@ -205,11 +205,12 @@ def replay(
         )
     if not plan.planned and not plan.problems:
         out.note("nothing to replay")
-    raise typer.Exit(report(out, outcome))
+    raise typer.Exit(report(out, outcome, replayed=True))
 
 
-def report(out: Output, outcome: Outcome) -> int:
-    """Print what happened to each delivery; return the exit status."""
+def report(out: Output, outcome: Outcome, *, replayed: bool = False) -> int:
+    """Print what happened to each delivery; return the exit status. A replay's deliveries
+    are of many events and repositories: each names its own, and the document none."""
     if outcome.dry_run:
         return _report_previews(out, outcome)
     if not outcome.matched and outcome.repository:
@@ -217,13 +218,17 @@ def report(out: Output, outcome: Outcome) -> int:
     for problem in outcome.problems:
         out.warn(problem)
     if out.as_json:
-        out.json(
-            {
-                "event": outcome.event,
-                "repository": outcome.repository,
-                "deliveries": [delivery_view(d) for d in outcome.deliveries],
-            }
-        )
+        deliveries = [delivery_view(d) for d in outcome.deliveries]
+        if replayed:
+            out.json({"deliveries": deliveries})
+        else:
+            out.json(
+                {
+                    "event": outcome.event,
+                    "repository": outcome.repository,
+                    "deliveries": deliveries,
+                }
+            )
     elif outcome.deliveries:
         out.table(
             ["DELIVERY", "RULE", "METHOD", "STATUS", "ATTEMPTS", "DETAIL"],
@@ -235,9 +240,10 @@ def report(out: Output, outcome: Outcome) -> int:
     for d in outcome.deliveries:
         if d.status == "skipped":
             out.warn(f"skipped delivery {d.id}: {d.error}")
-        elif not d.ok:
+        elif not d.ok:  # failed, or any status to come (interrupted): say which
             tries = f"{len(d.attempts)} attempt{'s' if len(d.attempts) != 1 else ''}"
-            out.warn(f"delivery {d.id} to rule {d.rule_id} failed after {tries}: {d.error}")
+            why = f": {d.error}" if d.error else ""
+            out.warn(f"delivery {d.id} to rule {d.rule_id} {d.status} after {tries}{why}")
     for rule_id in outcome.newly_disabled:
         out.warn(
             f"rule {rule_id} is now disabled after repeated failures: "
