@@ -27,11 +27,10 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     import typer
 
+    from quaynotify import masking
     from quaynotify.cli.app import make_app, name_placeholders
     from quaynotify.cli.interrupt import handled
     from quaynotify.output import Output
-
-    from quaynotify import masking
 
     masking.forget_all()  # one command, one set of secrets (run() may be called many times)
     debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
