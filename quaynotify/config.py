@@ -4,6 +4,8 @@ Editing it in place is configedit.py's."""
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 import uuid
 from collections.abc import Container, Mapping, Sequence
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 KNOWN_TABLES = ("server", "delivery", "journal", "smtp", "webhook", "teams", "orgs", "rule")
 RULE_KEYS = ("id", "repository", "event", "method", "title", "config", "event_config", "enabled")
 RETRY_ON = ("any", "transient")
+# A config larger than this is a mistake (or /dev/zero), not rules: 10,000 rules are ~3 MiB.
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,15 +81,57 @@ class Config:
 
 def load(path: Path) -> Config:
     """Read and check the config file; a missing file is an empty config."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_bytes(path)
+    if data is None:
         return Config(path=path, exists=False)
-    except IsADirectoryError:
-        raise ConfigError(f"config {path} is a directory: point --config at a file") from None
+    return parse(data, path)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular(path: Path, mode: int) -> None:
+    """Refuse anything but a regular file: a FIFO would block forever, /dev/zero never end."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"config {path} is a directory: point --config at a file")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise ConfigError(f"config {path} is {kind}, not a regular file: point --config at a TOML file")
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The config file's bytes (at most MAX_CONFIG_BYTES), or None when it does not exist."""
+    try:
+        check_regular(path, os.stat(path).st_mode)
+        # O_NONBLOCK: should the path become a FIFO after the stat, open() does not wait for
+        # a writer (fstat below then refuses it).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    return parse(data, path)
+    try:
+        check_regular(path, os.fstat(fd).st_mode)
+        chunks, size = [], 0
+        while size <= MAX_CONFIG_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config {path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: "
+            "point --config at the TOML file of your rules"
+        )
+    return b"".join(chunks)
 
 
 def parse(data: bytes, path: Path) -> Config:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quaynotify.config import Rule, parse
+from quaynotify.config import Rule, parse, read_bytes
 from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
 
 # -- public edits -------------------------------------------------------------------------------
@@ -368,13 +368,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def _read_text(path: Path) -> str:
     """The current text, checked: an edit never starts from a file it cannot parse."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_bytes(path)
+    if data is None:
         return ""
-    except IsADirectoryError:
-        raise ConfigError(f"config {path} is a directory: point --config at a file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     parse(data, path)
     return data.decode("utf-8")

@@ -82,6 +82,7 @@ TAGS = ("--set", 'updated_tags=["latest"]')
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
 TOO_BIG = MAX_DATA_BYTES + 1
 LINE = b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": ["a"]}}\n'
+FIFO = "fifo"  # in Case.files: a named pipe
 
 # Bugs found by these tests, one reason per cause.
 
@@ -95,7 +96,7 @@ class Case:
     code: int
     fragment: str
     config: bytes = BASE
-    files: Mapping[str, bytes | int | None] = field(default_factory=dict)  # None: a directory
+    files: Mapping[str, bytes | int | str | None] = field(default_factory=dict)  # None: a dir
     stdin: bytes | None = None
     process: bool = False  # run the installed command (bytes in argv need a real process)
     database: bool = False  # create the state database first
@@ -217,6 +218,33 @@ CASES: dict[str, Case] = {
         CONFIG,
         "is a directory",
         files={"adir": None},
+    ),
+    "config-is-a-fifo/rule-list": Case(
+        ("--config", "{tmp}/pipe", "rule", "list"),
+        CONFIG,
+        "is a named pipe (FIFO), not a regular file",
+        files={"pipe": FIFO},
+    ),
+    "config-is-a-fifo/rule-add": Case(
+        ("--config", "{tmp}/pipe", *ADD, *HOOK), CONFIG, "is a named pipe", files={"pipe": FIFO}
+    ),
+    "config-is-a-fifo/config-check": Case(
+        ("--config", "{tmp}/pipe", "config", "check"),
+        CONFIG,
+        "is a named pipe",
+        files={"pipe": FIFO},
+    ),
+    "config-is-dev-zero/emit": Case(
+        ("--config", "/dev/zero", *EMIT, *TAGS), CONFIG, "/dev/zero is a character device"
+    ),
+    "config-is-dev-zero/rule-remove": Case(
+        ("--config", "/dev/zero", "rule", "remove", "a"), CONFIG, "is a character device"
+    ),
+    "config-too-big/rule-list": Case(
+        ("--config", "{tmp}/huge.toml", "rule", "list"),
+        CONFIG,
+        "is larger than 32 MiB",
+        files={"huge.toml": 32 * 1024 * 1024 + 1},
     ),
     "state-not-a-database/log": Case(
         ("--state-dir", "{tmp}/junk", "log"),
@@ -566,15 +594,17 @@ def params() -> list[Any]:
     ]
 
 
-def make_files(root: Path, files: Mapping[str, bytes | int | None]) -> None:
+def make_files(root: Path, files: Mapping[str, bytes | int | str | None]) -> None:
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if content is None:
             path.mkdir()
+        elif content == FIFO:
+            os.mkfifo(path)
         elif isinstance(content, int):
             path.write_bytes(b" " * content)
-        else:
+        elif isinstance(content, bytes):
             path.write_bytes(content)
 
 
