@@ -135,6 +135,8 @@ def read_bytes(path: Path) -> bytes | None:
 
 
 def parse(data: bytes, path: Path) -> Config:
+    from quaynotify.inputs import MAX_DEPTH, too_deep
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -143,6 +145,15 @@ def parse(data: bytes, path: Path) -> Config:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        doc = None
+    # Arrays and inline tables nested thousands deep exhaust tomllib's stack; dotted keys
+    # (a.b.c...) nest without limit and would exhaust everything that walks the document later.
+    if doc is None or too_deep(doc, MAX_DEPTH):
+        raise ConfigError(
+            f"config {path} nests tables or arrays more than {MAX_DEPTH} levels deep: "
+            "no setting or rule needs that, fix the file"
+        )
     return _from_document(doc, path)
 
 

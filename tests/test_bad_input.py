@@ -80,6 +80,8 @@ BUILD = add(event="build_failure")
 EMIT = ("emit", "repo_push", "--repo", "acme/web")
 TAGS = ("--set", 'updated_tags=["latest"]')
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
+# Deep enough to exhaust a recursive walk, shallow enough for json.loads to parse.
+DEEPISH = "[" * 900 + "]" * 900
 TOO_BIG = MAX_DATA_BYTES + 1
 LINE = b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": ["a"]}}\n'
 FIFO = "fifo"  # in Case.files: a named pipe
@@ -146,6 +148,24 @@ CASES: dict[str, Case] = {
         CONFIG,
         '[delivery] retry_on must be "any" or "transient"',
         b'[delivery]\nretry_on = "sometimes"\n',
+    ),
+    "toml-nested-deeply/rule-list": Case(
+        ("rule", "list"),
+        CONFIG,
+        "nests tables or arrays more than 100 levels deep",
+        b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+    ),
+    "toml-dotted-keys-deeply/rule-list-json": Case(
+        ("rule", "list", "--json"),
+        CONFIG,
+        "more than 100 levels deep",
+        rule_config() + b"event_config." + b".".join([b"x"] * 5000) + b" = 1\n",
+    ),
+    "toml-dotted-keys-deeply/rule-disable": Case(
+        ("rule", "disable", "a"),
+        CONFIG,
+        "more than 100 levels deep",
+        b"teams.acme." + b".".join([b"x"] * 5000) + b" = 1\n" + rule_config(),
     ),
     "server-hostname-number/events-sample": Case(
         ("events", "repo_push", "--sample"),
@@ -479,6 +499,24 @@ CASES: dict[str, Case] = {
         "field 'updated_tags' must be a list of strings, not a string",
     ),
     "set-deeply-nested": Case((*EMIT, "--set", "x=" + "[" * 5000 + "]" * 5000), USAGE, "--set"),
+    "set-mistyped-field-deep-json": Case(
+        (*EMIT, "--set", f"updated_tags={DEEPISH}"),
+        USAGE,
+        "--set updated_tags: the JSON is nested more than 100 levels deep",
+    ),
+    "data-mistyped-field-deep-json": Case(
+        (*EMIT, "--data", f'{{"updated_tags": {DEEPISH}}}'),
+        USAGE,
+        "--data: the JSON is nested more than 100 levels deep",
+    ),
+    "from-mistyped-field-deep-json": Case(
+        ("replay", "--from", "-"),
+        USAGE,
+        "standard input line 1: the JSON is nested more than 100 levels deep",
+        stdin=b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": '
+        + DEEPISH.encode()
+        + b"}}\n",
+    ),
     "missing-required-field": Case(EMIT, USAGE, "repo_push needs field 'updated_tags'"),
     "bad-repository/emit": Case(
         ("emit", "repo_push", "--repo", "acme/web/x", *TAGS), USAGE, "exactly one '/'"
