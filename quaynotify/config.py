@@ -4,6 +4,7 @@ Editing it in place is configedit.py's."""
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
@@ -24,6 +25,9 @@ RULE_KEYS = ("id", "repository", "event", "method", "title", "config", "event_co
 RETRY_ON = ("any", "transient")
 # A config larger than this is a mistake (or /dev/zero), not rules: 10,000 rules are ~3 MiB.
 MAX_CONFIG_BYTES = 32 * 1024 * 1024
+# The most any [delivery] duration may be, in seconds: a day. More is a typo, and inf or 1e308
+# would overflow the clock arithmetic of the retry loop.
+MAX_SECONDS = 86400.0
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,11 @@ def _from_document(doc: dict[str, Any], path: Path) -> Config:
     _check_delivery(delivery, where)
     journal = _table(doc, "journal", where)
     keep_days = journal.get("keep_days", 30)
-    if set(journal) - {"keep_days"} or not _is_number(keep_days) or keep_days < 0:
+    if (
+        set(journal) - {"keep_days"}
+        or not _is_number(keep_days)
+        or not 0 <= keep_days < math.inf  # nan fails this too
+    ):
         raise ConfigError(f"{where}: [journal] takes one key, keep_days, a number of days >= 0")
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
@@ -226,17 +234,22 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_delivery(d: DeliverySettings, where: str) -> None:
+    day = f"at most {MAX_SECONDS:g} (a day)"
+    # (ok, what the key must be); a comparison with nan is false, so nan is out of range too
     problems = {
-        "timeout": d.timeout > 0,
-        "max_attempts": d.max_attempts >= 1,
-        "backoff": d.backoff >= 0,
-        "max_backoff": d.max_backoff >= 0,
-        "concurrency": d.concurrency >= 1,
-        "disable_after": d.disable_after >= 0,
+        "timeout": (0 < d.timeout <= MAX_SECONDS, f"a number of seconds > 0 and {day}"),
+        "max_attempts": (d.max_attempts >= 1, "a whole number >= 1"),
+        "backoff": (0 <= d.backoff <= MAX_SECONDS, f"a number of seconds >= 0 and {day}"),
+        "max_backoff": (0 <= d.max_backoff <= MAX_SECONDS, f"a number of seconds >= 0 and {day}"),
+        "concurrency": (d.concurrency >= 1, "a whole number >= 1"),
+        "disable_after": (d.disable_after >= 0, "a whole number >= 0"),
     }
-    for key, ok in problems.items():
+    for key, (ok, expected) in problems.items():
         if not ok:
-            raise ConfigError(f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}")
+            raise ConfigError(
+                f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}: "
+                f"it must be {expected}"
+            )
     if d.retry_on not in RETRY_ON:
         raise ConfigError(
             f'{where}: [delivery] retry_on must be "any" or "transient", got {d.retry_on!r}'

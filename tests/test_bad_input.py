@@ -131,6 +131,48 @@ CASES: dict[str, Case] = {
     "delivery-timeout-string/emit": Case(
         (*EMIT, *TAGS), CONFIG, "[delivery] timeout must be a number", b'[delivery]\ntimeout="1"\n'
     ),
+    "delivery-timeout-inf/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[delivery] timeout is out of range: inf: it must be a number of seconds > 0 and at most",
+        b"[delivery]\ntimeout = inf\n",
+    ),
+    "delivery-timeout-nan/emit": Case(
+        (*EMIT, *TAGS),
+        CONFIG,
+        "[delivery] timeout is out of range: nan",
+        b"[delivery]\ntimeout = nan\n",
+    ),
+    "delivery-timeout-over-a-day/rule-list": Case(
+        ("rule", "list"),
+        CONFIG,
+        "[delivery] timeout is out of range: 86401.0",
+        b"[delivery]\ntimeout = 86401\n",
+    ),
+    "delivery-backoff-huge/emit": Case(
+        (*EMIT, *TAGS),
+        CONFIG,
+        "[delivery] backoff is out of range: 1e+308",
+        b"[delivery]\nbackoff = 1e308\n",
+    ),
+    "delivery-max-backoff-inf/replay": Case(
+        ("replay", "--failed"),
+        CONFIG,
+        "[delivery] max_backoff is out of range: inf",
+        b"[delivery]\nmax_backoff = inf\n",
+    ),
+    "journal-keep-days-nan/emit": Case(
+        (*EMIT, *TAGS), CONFIG, "[journal] takes one key", b"[journal]\nkeep_days = nan\n"
+    ),
+    "smtp-timeout-inf/email-authorize": Case(
+        ("email", "authorize", "acme/web", "dev@example.com"),
+        CONFIG,
+        "[smtp] timeout must be at most 86400 seconds (a day), got inf",
+        b'[smtp]\nhost = "h"\nsender = "q@example.com"\ntimeout = inf\n',
+    ),
+    "smtp-timeout-nan/config-check": Case(
+        ("config", "check"), CONFIG, "[smtp] timeout", b"[smtp]\ntimeout = nan\n"
+    ),
     "delivery-concurrency-zero/replay": Case(
         ("replay", "--failed"),
         CONFIG,
@@ -532,6 +574,17 @@ CASES: dict[str, Case] = {
     ),
     "deadline-zero": Case(
         (*EMIT, *TAGS, "--deadline", "0"), USAGE, "Invalid value for '--deadline'"
+    ),
+    "deadline-nan": Case(
+        (*EMIT, *TAGS, "--deadline", "nan"),
+        USAGE,
+        "Invalid value for '--deadline': nan is not a number of seconds",
+    ),
+    "deadline-inf/replay": Case(
+        ("replay", "--failed", "--deadline", "inf"), USAGE, "Invalid value for '--deadline'"
+    ),
+    "deadline-over-a-day": Case(
+        (*EMIT, *TAGS, "--deadline", "86401"), USAGE, "Invalid value for '--deadline'"
     ),
     "since-not-a-time": Case(
         ("replay", "--failed", "--since", "yesterday"), USAGE, "--since 'yesterday'"

@@ -68,3 +68,24 @@ def test_a_config_nested_to_the_limit_is_read(cli: Cli, config_file: Path) -> No
     result = cli("rule", "list")
     assert (result.code, result.out) == (3, "")
     assert f"more than {MAX_DEPTH} levels deep" in result.err
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "[delivery]\ntimeout = 86400\nbackoff = 86400\nmax_backoff = 86400\n",
+        "[delivery]\ntimeout = 0.001\nbackoff = 0\nmax_backoff = 0\n",
+        '[smtp]\nhost = "h"\nsender = "q@example.com"\ntimeout = 86400\n',
+    ],
+    ids=["a-day", "the-least", "smtp-a-day"],
+)
+def test_durations_up_to_a_day_are_accepted(cli: Cli, config_file: Path, table: str) -> None:
+    config_file.write_text(table + RULE)
+    result = cli("config", "check")
+    assert result.code == 0, result.err
+
+
+def test_a_deadline_of_a_day_is_accepted(cli: Cli, config_file: Path) -> None:
+    config_file.write_text(RULE)
+    result = cli(*EMIT, "--deadline", "86400", "--dry-run")
+    assert result.code == 0, result.err
