@@ -85,6 +85,7 @@ DEEPISH = "[" * 900 + "]" * 900
 TOO_BIG = MAX_DATA_BYTES + 1
 LINE = b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": ["a"]}}\n'
 FIFO = "fifo"  # in Case.files: a named pipe
+HARD_LINK = "hard link"  # in Case.files: another name of the config file
 
 # Bugs found by these tests, one reason per cause.
 
@@ -295,6 +296,12 @@ CASES: dict[str, Case] = {
         CONFIG,
         "is a named pipe",
         files={"pipe": FIFO},
+    ),
+    "config-hard-linked/rule-add": Case(
+        (*ADD, *HOOK), CONFIG, "has 2 hard links", files={"dotfiles.toml": HARD_LINK}
+    ),
+    "config-hard-linked/rule-disable": Case(
+        ("rule", "disable", R1), CONFIG, "has 2 hard links", files={"dotfiles.toml": HARD_LINK}
     ),
     "config-is-dev-zero/emit": Case(
         ("--config", "/dev/zero", *EMIT, *TAGS), CONFIG, "/dev/zero is a character device"
@@ -693,6 +700,8 @@ def make_files(root: Path, files: Mapping[str, bytes | int | str | None]) -> Non
             path.mkdir()
         elif content == FIFO:
             os.mkfifo(path)
+        elif content == HARD_LINK:
+            os.link(root / "config.toml", path)
         elif isinstance(content, int):
             path.write_bytes(b" " * content)
         elif isinstance(content, bytes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import stat
 import subprocess
@@ -475,3 +476,91 @@ def test_emit_never_writes_the_config(
         assert "disabled" in result.err
         assert "\tdisabled" in cli("rule", "list").out
         assert config_file.read_bytes() == before_bytes
+
+
+# -- a config that is a symlink (a dotfiles repository) or a hard link ---------------------------
+
+EDITS = {
+    "add": (*ADD, "--event", "repo_push", "--url", "http://127.0.0.1:9/new"),
+    "remove": ("rule", "remove", ID2),
+    "disable": ("rule", "disable", ID1),
+    "enable": ("rule", "enable", ID3),
+}
+
+
+def assert_written_through(link: Path, target: Path, command: str) -> None:
+    """`link` is still the same symlink, and the edit is in `target`, made beside it."""
+    assert link.is_symlink(), "the link was replaced by a regular file"
+    assert link.read_text() == target.read_text()
+    text = target.read_text()
+    assert text != ORIGINAL, "the target was not edited"
+    if command == "remove":
+        assert ID2 not in text
+    elif command == "disable":
+        assert rules_of(target)[ID1]["enabled"] is False
+    assert mode(target) == 0o600
+    assert (target.parent / f".{target.name}.lock").exists(), "the lock is not beside the target"
+    assert not (link.parent / f".{link.name}.lock").exists(), "a lock was made beside the link"
+    litter = [p.name for p in (*target.parent.iterdir(), *link.parent.iterdir())]
+    assert [name for name in litter if name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("command", list(EDITS))
+def test_an_edit_writes_through_a_symlink_to_its_target(
+    cli: Cli, config_file: Path, tmp_path: Path, command: str
+) -> None:
+    target = tmp_path / "dotfiles" / "quaynotify.toml"
+    target.parent.mkdir()
+    target.write_text(ORIGINAL)
+    config_file.symlink_to(Path("dotfiles") / "quaynotify.toml")  # relative, as ln -s makes
+    result = cli(*EDITS[command])
+    assert result.code == 0, result.err
+    assert_written_through(config_file, target, command)
+
+
+@pytest.mark.parametrize("command", ["add", "disable"])
+def test_an_edit_follows_a_chain_of_symlinks(
+    cli: Cli, config_file: Path, tmp_path: Path, command: str
+) -> None:
+    # config.toml -> links/hop (absolute) -> ../dotfiles/quaynotify.toml (relative to links/)
+    target = tmp_path / "dotfiles" / "quaynotify.toml"
+    target.parent.mkdir()
+    target.write_text(ORIGINAL)
+    hop = tmp_path / "links" / "hop"
+    hop.parent.mkdir()
+    hop.symlink_to(Path("..") / "dotfiles" / "quaynotify.toml")
+    config_file.symlink_to(hop)
+    result = cli(*EDITS[command])
+    assert result.code == 0, result.err
+    assert hop.is_symlink()
+    assert_written_through(config_file, target, command)
+
+
+def test_a_dangling_symlink_gets_its_target_created(
+    cli: Cli, config_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "dotfiles" / "quaynotify" / "config.toml"  # the directory is new too
+    config_file.symlink_to(target)
+    assert cli("rule", "list").code == 0  # a missing file is an empty config
+    result = cli(*EDITS["add"])
+    assert result.code == 0, result.err
+    assert config_file.is_symlink() and config_file.readlink() == target
+    assert list(rules_of(target)) == [result.out.strip()]
+    assert mode(target) == 0o600
+
+
+def test_a_hard_linked_config_is_refused_not_forked(
+    cli: Cli, hand_written: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "dotfiles.toml"
+    os.link(hand_written, other)
+    for args in EDITS.values():
+        result = cli(*args)
+        assert (result.code, result.out) == (3, ""), result.err
+        assert result.err == (
+            f"quaynotify: error: config {hand_written} has 2 hard links: writing it would "
+            "leave the other names with the old rules; make them symbolic links to it "
+            "(ln -sf), then try again\n"
+        )
+        assert hand_written.read_text() == ORIGINAL
+        assert os.path.samefile(hand_written, other)
