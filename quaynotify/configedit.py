@@ -299,7 +299,7 @@ def _write_checked(path: Path, target: Path, text: str, expected: dict[str, Any]
     if got != expected:
         raise _Mismatch("the edit changed more than it should")
     parse(text.encode("utf-8"), path)  # the same checks as every load
-    _atomic_write(target, text)
+    _atomic_write(target, path, text)
 
 
 def _tomlkit_edit(text: str, ids: Sequence[str], expected: dict[str, Any]) -> str:
@@ -393,11 +393,16 @@ def _locked(path: Path) -> Iterator[Path]:
         os.close(fd)  # closing releases the lock
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temp file beside `path`, fsync, rename over it: old or new, never half."""
+def _atomic_write(path: Path, shown: Path, text: str) -> None:
+    """Write to a temp file beside `path`, fsync, rename over it: old or new, never half.
+    A full disk or a file-size limit leaves the old file as it was (`shown` names the config
+    in messages, as the user gave it)."""
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _not_written(shown, exc) from None
     try:
         os.fchmod(fd, 0o600)  # the file may hold secrets
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -405,15 +410,26 @@ def _atomic_write(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # ENOSPC, EFBIG, EDQUOT, EIO...
+            raise _not_written(shown, exc) from None
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise ConfigError(
+            f"config {shown} was written, but its directory could not be synced: {exc.strerror}"
+        ) from None
+
+
+def _not_written(shown: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot write config {shown}: {exc.strerror}; it was left unchanged")
 
 
 def _read_text(path: Path, target: Path) -> str:

@@ -11,7 +11,7 @@ import stat
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -564,3 +564,77 @@ def test_a_hard_linked_config_is_refused_not_forked(
         )
         assert hand_written.read_text() == ORIGINAL
         assert os.path.samefile(hand_written, other)
+
+
+# -- a full disk or a file-size limit while writing ----------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs, mounted for the test (it needs root, as in CI)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("filling a disk for real needs a small tmpfs, and mounting one needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_while_writing_is_exit_3_and_the_config_is_intact(
+    cli: Cli, small_disk: Path
+) -> None:
+    config = small_disk / "config.toml"
+    config.write_text(ORIGINAL)
+    fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="No space left on device"):
+            while True:
+                os.write(fd, b"x" * 4096)
+    finally:
+        os.close(fd)
+    result = cli("--config", str(config), *EDITS["add"])
+    assert (result.code, result.out) == (3, ""), result.err
+    assert result.err == (
+        f"quaynotify: error: cannot write config {config}: No space left on device; "
+        "it was left unchanged\n"
+    )
+    assert config.read_text() == ORIGINAL
+    assert [p.name for p in small_disk.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_file_size_limit_while_writing_is_exit_3_and_the_config_is_intact(
+    hand_written: Path,
+) -> None:
+    # RLIMIT_FSIZE makes a write past the limit fail with EFBIG (SIGXFSZ ignored, as a shell's
+    # `ulimit -f` under a supervisor leaves it): the new text is longer than the old.
+    limit = len(hand_written.read_bytes()) + 10
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "from quaynotify.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *EDITS["add"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert (done.returncode, done.stdout) == (3, ""), done.stderr
+    assert done.stderr == (
+        f"quaynotify: error: cannot write config {hand_written}: File too large; "
+        "it was left unchanged\n"
+    )
+    assert hand_written.read_text() == ORIGINAL
+    assert [p.name for p in hand_written.parent.iterdir() if p.name.endswith(".tmp")] == []
