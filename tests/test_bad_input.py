@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -86,6 +87,19 @@ TOO_BIG = MAX_DATA_BYTES + 1
 LINE = b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": ["a"]}}\n'
 FIFO = "fifo"  # in Case.files: a named pipe
 HARD_LINK = "hard link"  # in Case.files: another name of the config file
+
+
+def newer_state() -> bytes:
+    """A state database as a later quaynotify (schema version 2) would leave it."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE from_the_future (x)")
+    conn.execute("PRAGMA user_version = 2")
+    data = conn.serialize()
+    conn.close()
+    return data
+
+
+NEWER_STATE = newer_state()
 
 # Bugs found by these tests, one reason per cause.
 
@@ -320,6 +334,21 @@ CASES: dict[str, Case] = {
         CONFIG,
         "file is not a database",
         files={"junk/state.db": b"not a database"},
+    ),
+    "state-from-a-newer-quaynotify/log": Case(
+        ("log",), CONFIG, "was written by a newer quaynotify", files={"state/state.db": NEWER_STATE}
+    ),
+    "state-from-a-newer-quaynotify/emit": Case(
+        (*EMIT, *TAGS),
+        CONFIG,
+        "was written by a newer quaynotify (schema version 2; this one knows up to 1)",
+        files={"state/state.db": NEWER_STATE},
+    ),
+    "state-from-a-newer-quaynotify/email-confirm": Case(
+        ("email", "confirm", "AAAAAAAAAAAAAAAA"),
+        CONFIG,
+        "was written by a newer quaynotify",
+        files={"state/state.db": NEWER_STATE},
     ),
     "state-dir-is-a-file/emit": Case(
         ("--state-dir", "{tmp}/afile", *EMIT, *TAGS),

@@ -248,3 +248,51 @@ def test_the_journal_is_a_sqlite_file_in_the_state_dir(
             "SELECT count(*) FROM delivery WHERE id = ? AND rule_id = ?", (delivery["id"], rule_id)
         ).fetchone()
     assert count == 1
+
+
+# -- the database's schema version ---------------------------------------------------------------
+
+
+def newer_database(state_dir: Path) -> Path:
+    """A state database as a later quaynotify (schema version 2) would leave it."""
+    state_dir.mkdir(exist_ok=True)
+    path = state_dir / "state.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE from_the_future (x)")
+        conn.execute("PRAGMA user_version = 2")
+        conn.commit()
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("log",),
+        ("log", "show", "abc"),
+        ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]'),
+        ("rule", "list"),
+        ("rule", "reset", "a"),
+        ("inbox", "--user", "alice"),
+        ("email", "list"),
+    ],
+    ids=lambda args: "-".join(a for a in args if a.isalpha()),
+)
+def test_a_database_from_a_newer_quaynotify_is_refused_never_downgraded(
+    cli: Cli, config_file: Path, state_dir: Path, args: tuple[str, ...]
+) -> None:
+    config_file.write_text(
+        '[[rule]]\nid = "a"\nrepository = "acme/web"\nevent = "repo_push"\n'
+        'method = "webhook"\nconfig = { url = "http://127.0.0.1:9/hook" }\n'
+    )
+    path = newer_database(state_dir)
+    result = cli(*args)
+    assert (result.code, result.out) == (3, ""), result.err
+    assert result.err == (
+        f"quaynotify: error: the state database {path} was written by a newer quaynotify "
+        "(schema version 2; this one knows up to 1): upgrade quaynotify, or point "
+        "--state-dir at another directory\n"
+    )
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"from_the_future"}, "the database was changed"
