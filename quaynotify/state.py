@@ -149,6 +149,9 @@ class State:
 
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # It holds event data and pending e-mail codes: created 0600 whatever the umask
+            # (SQLite would make it 0644), and SQLite gives -wal and -shm the file's mode.
+            os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -12,6 +14,8 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+
+from quaynotify.state import State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
@@ -296,3 +300,28 @@ def test_a_database_from_a_newer_quaynotify_is_refused_never_downgraded(
         assert conn.execute("PRAGMA user_version").fetchone() == (2,)
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert tables == {"from_the_future"}, "the database was changed"
+
+
+# -- who may read it -----------------------------------------------------------------------------
+
+
+def test_the_state_files_are_created_private_in_a_directory_that_already_existed(
+    state_dir: Path,
+) -> None:
+    # It holds event data and pending e-mail confirmation codes: 0600 whatever the umask,
+    # and SQLite gives its -wal and -shm files the database file's mode.
+    old = os.umask(0o022)
+    try:
+        state_dir.mkdir(mode=0o755)
+        state = State(state_dir)
+        state.reset("any-rule")  # creates the database, and keeps it open: -wal and -shm exist
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state_dir.iterdir()}
+        state.close()
+    finally:
+        os.umask(old)
+    assert modes == {
+        "state.db": 0o600,
+        "state.db-wal": 0o600,
+        "state.db-shm": 0o600,
+        ".state.db.lock": 0o600,
+    }
