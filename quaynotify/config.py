@@ -4,6 +4,9 @@ Editing it in place is configedit.py's."""
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 import tomllib
 import uuid
 from collections.abc import Container, Mapping, Sequence
@@ -20,6 +23,11 @@ if TYPE_CHECKING:
 KNOWN_TABLES = ("server", "delivery", "journal", "smtp", "webhook", "teams", "orgs", "rule")
 RULE_KEYS = ("id", "repository", "event", "method", "title", "config", "event_config", "enabled")
 RETRY_ON = ("any", "transient")
+# A config larger than this is a mistake (or /dev/zero), not rules: 10,000 rules are ~3 MiB.
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
+# The most any [delivery] duration may be, in seconds: a day. More is a typo, and inf or 1e308
+# would overflow the clock arithmetic of the retry loop.
+MAX_SECONDS = 86400.0
 
 
 @dataclass(frozen=True)
@@ -77,18 +85,62 @@ class Config:
 
 def load(path: Path) -> Config:
     """Read and check the config file; a missing file is an empty config."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_bytes(path)
+    if data is None:
         return Config(path=path, exists=False)
-    except IsADirectoryError:
-        raise ConfigError(f"config {path} is a directory: point --config at a file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     return parse(data, path)
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_regular(path: Path, mode: int) -> None:
+    """Refuse anything but a regular file: a FIFO would block forever, /dev/zero never end."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"config {path} is a directory: point --config at a file")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise ConfigError(f"config {path} is {kind}, not a regular file: point --config at a TOML file")
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The config file's bytes (at most MAX_CONFIG_BYTES), or None when it does not exist."""
+    try:
+        check_regular(path, os.stat(path).st_mode)
+        # O_NONBLOCK: should the path become a FIFO after the stat, open() does not wait for
+        # a writer (fstat below then refuses it).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        check_regular(path, os.fstat(fd).st_mode)
+        chunks, size = [], 0
+        while size <= MAX_CONFIG_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config {path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: "
+            "point --config at the TOML file of your rules"
+        )
+    return b"".join(chunks)
+
+
 def parse(data: bytes, path: Path) -> Config:
+    from quaynotify.inputs import MAX_DEPTH, too_deep
+
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -97,6 +149,15 @@ def parse(data: bytes, path: Path) -> Config:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        doc = None
+    # Arrays and inline tables nested thousands deep exhaust tomllib's stack; dotted keys
+    # (a.b.c...) nest without limit and would exhaust everything that walks the document later.
+    if doc is None or too_deep(doc, MAX_DEPTH):
+        raise ConfigError(
+            f"config {path} nests tables or arrays more than {MAX_DEPTH} levels deep: "
+            "no setting or rule needs that, fix the file"
+        )
     return _from_document(doc, path)
 
 
@@ -116,7 +177,11 @@ def _from_document(doc: dict[str, Any], path: Path) -> Config:
     _check_delivery(delivery, where)
     journal = _table(doc, "journal", where)
     keep_days = journal.get("keep_days", 30)
-    if set(journal) - {"keep_days"} or not _is_number(keep_days) or keep_days < 0:
+    if (
+        set(journal) - {"keep_days"}
+        or not _is_number(keep_days)
+        or not 0 <= keep_days < math.inf  # nan fails this too
+    ):
         raise ConfigError(f"{where}: [journal] takes one key, keep_days, a number of days >= 0")
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
@@ -169,17 +234,22 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_delivery(d: DeliverySettings, where: str) -> None:
+    day = f"at most {MAX_SECONDS:g} (a day)"
+    # (ok, what the key must be); a comparison with nan is false, so nan is out of range too
     problems = {
-        "timeout": d.timeout > 0,
-        "max_attempts": d.max_attempts >= 1,
-        "backoff": d.backoff >= 0,
-        "max_backoff": d.max_backoff >= 0,
-        "concurrency": d.concurrency >= 1,
-        "disable_after": d.disable_after >= 0,
+        "timeout": (0 < d.timeout <= MAX_SECONDS, f"a number of seconds > 0 and {day}"),
+        "max_attempts": (d.max_attempts >= 1, "a whole number >= 1"),
+        "backoff": (0 <= d.backoff <= MAX_SECONDS, f"a number of seconds >= 0 and {day}"),
+        "max_backoff": (0 <= d.max_backoff <= MAX_SECONDS, f"a number of seconds >= 0 and {day}"),
+        "concurrency": (d.concurrency >= 1, "a whole number >= 1"),
+        "disable_after": (d.disable_after >= 0, "a whole number >= 0"),
     }
-    for key, ok in problems.items():
+    for key, (ok, expected) in problems.items():
         if not ok:
-            raise ConfigError(f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}")
+            raise ConfigError(
+                f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}: "
+                f"it must be {expected}"
+            )
     if d.retry_on not in RETRY_ON:
         raise ConfigError(
             f'{where}: [delivery] retry_on must be "any" or "transient", got {d.retry_on!r}'

@@ -1,9 +1,11 @@
 """Editing the config file in place: rule add/remove/enable/disable under a lock, written to a
-temp file, fsynced and renamed, mode 0600, with the user's comments and layout kept."""
+temp file, fsynced and renamed, mode 0600, with the user's comments and layout kept. A config
+that is a symlink (into a dotfiles repository, say) is edited at its target."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import tomllib
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quaynotify.config import Rule, parse
+from quaynotify.config import Rule, check_regular, parse, read_bytes
 from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
 
 # -- public edits -------------------------------------------------------------------------------
@@ -21,8 +23,8 @@ from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
 
 def add_rule(path: Path, rule: Rule) -> None:
     """Insert the rule as a new [[rule]] block after the last one (or at the end)."""
-    with _locked(path):
-        text = _read_text(path)
+    with _locked(path) as target:
+        text = _read_text(path, target)
         block = render_rule(rule)
         doc = tomllib.loads(text) if text else {}
         expected = {**doc, "rule": [*doc.get("rule", []), _as_table(rule)]}
@@ -34,11 +36,12 @@ def add_rule(path: Path, rule: Rule) -> None:
             head = "".join(line.text for line in lines[:at])
             tail = "".join(line.text for line in lines[at:])
             with contextlib.suppress(_Mismatch):
-                _write_checked(path, _ensure_newline(head) + "\n" + block + tail, expected)
+                new = _ensure_newline(head) + "\n" + block + tail
+                _write_checked(path, target, new, expected)
                 return
         end = _ensure_newline(text) + ("\n" if text.strip() else "") + block
         try:
-            _write_checked(path, end, expected)
+            _write_checked(path, target, end, expected)
         except _Mismatch as exc:  # pragma: no cover - our bug, not the user's input
             raise QuaynotifyError(f"refusing to write {path}: {exc}") from None
 
@@ -259,8 +262,8 @@ Edit = Callable[[list[_Line], list[_Block], list[dict[str, Any]]], None]
 def _edit(
     path: Path, ids: Sequence[str], edit: Edit, expect: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> None:
-    with _locked(path):
-        text = _read_text(path)
+    with _locked(path) as target:
+        text = _read_text(path, target)
         doc = tomllib.loads(text) if text else {}
         tables = doc.get("rule", [])
         present = {t.get("id") for t in tables}
@@ -275,19 +278,20 @@ def _edit(
             edit(lines, blocks, tables)
             new = "".join(line.text for line in lines)
             with contextlib.suppress(_Mismatch):
-                _write_checked(path, new, expected)
+                _write_checked(path, target, new, expected)
                 return
         # A layout the line editor does not follow (rules as an inline array, say): let the
         # round-trip TOML editor do it, which keeps comments but may move them.
-        _write_checked(path, _tomlkit_edit(text, ids, expected), expected)
+        _write_checked(path, target, _tomlkit_edit(text, ids, expected), expected)
 
 
 class _Mismatch(Exception):
     pass
 
 
-def _write_checked(path: Path, text: str, expected: dict[str, Any]) -> None:
-    """Write `text` only if it parses to exactly the document the edit means."""
+def _write_checked(path: Path, target: Path, text: str, expected: dict[str, Any]) -> None:
+    """Write `text` to `target` only if it parses to exactly the document the edit means
+    (`path`, the config as the user named it, is for messages)."""
     try:
         got = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -295,7 +299,7 @@ def _write_checked(path: Path, text: str, expected: dict[str, Any]) -> None:
     if got != expected:
         raise _Mismatch("the edit changed more than it should")
     parse(text.encode("utf-8"), path)  # the same checks as every load
-    _atomic_write(path, text)
+    _atomic_write(target, path, text)
 
 
 def _tomlkit_edit(text: str, ids: Sequence[str], expected: dict[str, Any]) -> str:
@@ -321,33 +325,84 @@ def _tomlkit_edit(text: str, ids: Sequence[str], expected: dict[str, Any]) -> st
     return new
 
 
+_MAX_SYMLINKS = 40  # as Linux's own limit on a path's symlinks
+
+
+def write_target(path: Path) -> Path:
+    """The file an edit of the config at `path` writes: the end of its chain of symlinks (the
+    target need not exist yet), so that the link survives and the file it points to is the one
+    changed. A hard-linked file is refused: renaming a new file over one of its names would
+    leave the others with the old rules, and rewriting it in place would not be atomic."""
+    current = path
+    for _ in range(_MAX_SYMLINKS):
+        try:
+            link = os.readlink(current)
+        except FileNotFoundError:
+            break  # does not exist yet: created by the edit
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                break  # not a symlink: the file itself
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+        current = current.parent / link  # an absolute link replaces the whole path
+    else:
+        raise ConfigError(
+            f"config {path}: too many levels of symbolic links (a loop?): point --config at a file"
+        )
+    # Relative links are relative to the directory holding them, which may be reached through
+    # other links: let the OS resolve the directory, and keep the name.
+    target = Path(os.path.realpath(current.parent)) / current.name
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    check_regular(path, st.st_mode)
+    if st.st_nlink > 1:
+        raise ConfigError(
+            f"config {path} has {st.st_nlink} hard links: writing it would leave the other "
+            "names with the old rules; make them symbolic links to it (ln -sf), then try again"
+        )
+    return target
+
+
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock beside the file: concurrent editors take turns, readers never wait."""
+def _locked(path: Path) -> Iterator[Path]:
+    """An exclusive lock beside the file written (the symlink's target): concurrent editors
+    take turns, readers never wait. Yields that file's path."""
     import fcntl
 
-    lock_path = path.with_name(f".{path.name}.lock")
+    target = write_target(path)
+    lock_path = target.with_name(f".{target.name}.lock")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise ConfigError(f"cannot lock config {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         # Temp files are only written under this lock: any left now are a killed writer's.
-        for litter in path.parent.glob(f".{path.name}.*.tmp"):
+        for litter in target.parent.glob(f".{target.name}.*.tmp"):
             with contextlib.suppress(OSError):
                 litter.unlink()
-        yield
+        # Another editor may have replaced the link while we waited for the lock.
+        if write_target(path) != target:
+            raise ConfigError(f"config {path} was re-linked during the edit: try again")
+        yield target
     finally:
         os.close(fd)  # closing releases the lock
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temp file beside `path`, fsync, rename over it: old or new, never half."""
+def _atomic_write(path: Path, shown: Path, text: str) -> None:
+    """Write to a temp file beside `path`, fsync, rename over it: old or new, never half.
+    A full disk or a file-size limit leaves the old file as it was (`shown` names the config
+    in messages, as the user gave it)."""
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _not_written(shown, exc) from None
     try:
         os.fchmod(fd, 0o600)  # the file may hold secrets
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
@@ -355,26 +410,33 @@ def _atomic_write(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # ENOSPC, EFBIG, EDQUOT, EIO...
+            raise _not_written(shown, exc) from None
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _read_text(path: Path) -> str:
-    """The current text, checked: an edit never starts from a file it cannot parse."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return ""
-    except IsADirectoryError:
-        raise ConfigError(f"config {path} is a directory: point --config at a file") from None
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
     except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+        raise ConfigError(
+            f"config {shown} was written, but its directory could not be synced: {exc.strerror}"
+        ) from None
+
+
+def _not_written(shown: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot write config {shown}: {exc.strerror}; it was left unchanged")
+
+
+def _read_text(path: Path, target: Path) -> str:
+    """The current text of `target`, checked: an edit never starts from a file it cannot
+    parse (`path`, the config as the user named it, is for messages)."""
+    data = read_bytes(target)
+    if data is None:
+        return ""
     parse(data, path)
     return data.decode("utf-8")

@@ -11,6 +11,14 @@ from typing import Any
 from quaynotify.errors import UsageError
 
 MAX_DATA_BYTES = 10 * 1024 * 1024  # event data larger than this is a mistake, not an event
+# Objects and lists nested deeper than this are a mistake too (Quay's deepest field, a build's
+# trigger_metadata.commit_info.author, is 4 levels), and would exhaust the recursion limit of
+# whatever walks them later: checking field types, rendering, json.dumps.
+MAX_DEPTH = 100
+
+
+class NestingError(ValueError):
+    """JSON (or TOML) nested more than MAX_DEPTH levels deep."""
 
 
 def read_text_arg(value: str, option: str) -> str:
@@ -79,7 +87,9 @@ def parse_set(
             )
         try:
             value: Any = loads(raw)
-        except ValueError:  # not JSON (or NaN, or absurdly nested): the text itself
+        except NestingError as exc:  # JSON, surely meant as such, but absurd
+            raise UsageError(f"--set {'.'.join(path)}: {exc}") from None
+        except ValueError:  # not JSON (or NaN): the text itself
             value = raw
         if isinstance(value, int | float) and ".".join(path) in strings:
             value = raw  # bool is an int too
@@ -90,13 +100,31 @@ def parse_set(
 def loads(text: str) -> Any:
     """json.loads for input that must become valid JSON again and be stored: NaN and Infinity
     (which JSON does not have), lone surrogates (which UTF-8 cannot hold) and nesting deeper
-    than Python can walk are ValueErrors, like malformed JSON."""
+    than MAX_DEPTH (NestingError) are ValueErrors, like malformed JSON."""
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
+        raise NestingError(f"the JSON is nested more than {MAX_DEPTH} levels deep") from None
+    if too_deep(value, MAX_DEPTH):
+        raise NestingError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
     check_text(value)
     return value
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether objects and lists nest more than `limit` levels deep in `value` (walked a level
+    at a time, without recursion: the point is to refuse what recursion cannot walk)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return bool(level)
 
 
 def _no_constant(name: str) -> Any:

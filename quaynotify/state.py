@@ -16,10 +16,9 @@ from quaynotify.errors import NotFoundError, StateError
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS delivery (
     id          TEXT PRIMARY KEY,
     created     REAL NOT NULL,
@@ -74,6 +73,11 @@ CREATE TABLE IF NOT EXISTS rule_health (
     updated     REAL NOT NULL
 );
 """
+# The migrations, in order: MIGRATIONS[n] takes a database from schema version n (PRAGMA
+# user_version; 0 is a new, empty file) to n + 1. Each is applied once; a database from a newer
+# quaynotify (a higher version) is refused, never taken back to this one's.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -146,10 +150,17 @@ class State:
 
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # It holds event data and pending e-mail codes: created 0600 whatever the umask
+            # (SQLite would make it 0644), and SQLite gives -wal and -shm the file's mode.
+            os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                self._create(conn)
+            try:
+                if self._version(conn) < SCHEMA_VERSION:
+                    self._create(conn)
+            except StateError:
+                conn.close()
+                raise
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as exc:
@@ -160,32 +171,43 @@ class State:
         self._conn = conn
         return conn
 
+    def _version(self, conn: sqlite3.Connection) -> int:
+        """The database's schema version; a StateError when a newer quaynotify wrote it."""
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state database {self.path} was written by a newer quaynotify (schema "
+                f"version {version}; this one knows up to {SCHEMA_VERSION}): upgrade "
+                "quaynotify, or point --state-dir at another directory"
+            )
+        return version
+
     def _create(self, conn: sqlite3.Connection) -> None:
-        """Create the schema, one process at a time: switching a new database to WAL does not
-        wait on SQLite's busy timeout, so twenty processes starting at once would see
-        "database is locked". An exclusive lock file beside the database orders them."""
+        """Create or migrate the schema, one process at a time: switching a new database to
+        WAL does not wait on SQLite's busy timeout, so twenty processes starting at once would
+        see "database is locked". An exclusive lock file beside the database orders them."""
         import fcntl
 
         fd = os.open(self.directory / ".state.db.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            if self._version(conn) < SCHEMA_VERSION:
                 self._migrate(conn)
         finally:
             os.close(fd)  # closing releases the lock
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: sqlite3.Connection) -> None:
         # WAL lets many processes read while one writes; the mode is stored in the file.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            # Read again inside the transaction: another process may have migrated it.
+            for version in range(self._version(conn), SCHEMA_VERSION):
                 # executescript() would commit our transaction: run the statements one by one.
-                for statement in _SCHEMA.split(";"):
+                for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

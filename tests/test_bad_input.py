@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -80,8 +81,25 @@ BUILD = add(event="build_failure")
 EMIT = ("emit", "repo_push", "--repo", "acme/web")
 TAGS = ("--set", 'updated_tags=["latest"]')
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
+# Deep enough to exhaust a recursive walk, shallow enough for json.loads to parse.
+DEEPISH = "[" * 900 + "]" * 900
 TOO_BIG = MAX_DATA_BYTES + 1
 LINE = b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": ["a"]}}\n'
+FIFO = "fifo"  # in Case.files: a named pipe
+HARD_LINK = "hard link"  # in Case.files: another name of the config file
+
+
+def newer_state() -> bytes:
+    """A state database as a later quaynotify (schema version 2) would leave it."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE from_the_future (x)")
+    conn.execute("PRAGMA user_version = 2")
+    data = conn.serialize()
+    conn.close()
+    return data
+
+
+NEWER_STATE = newer_state()
 
 # Bugs found by these tests, one reason per cause.
 
@@ -95,7 +113,7 @@ class Case:
     code: int
     fragment: str
     config: bytes = BASE
-    files: Mapping[str, bytes | int | None] = field(default_factory=dict)  # None: a directory
+    files: Mapping[str, bytes | int | str | None] = field(default_factory=dict)  # None: a dir
     stdin: bytes | None = None
     process: bool = False  # run the installed command (bytes in argv need a real process)
     database: bool = False  # create the state database first
@@ -128,6 +146,48 @@ CASES: dict[str, Case] = {
     "delivery-timeout-string/emit": Case(
         (*EMIT, *TAGS), CONFIG, "[delivery] timeout must be a number", b'[delivery]\ntimeout="1"\n'
     ),
+    "delivery-timeout-inf/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[delivery] timeout is out of range: inf: it must be a number of seconds > 0 and at most",
+        b"[delivery]\ntimeout = inf\n",
+    ),
+    "delivery-timeout-nan/emit": Case(
+        (*EMIT, *TAGS),
+        CONFIG,
+        "[delivery] timeout is out of range: nan",
+        b"[delivery]\ntimeout = nan\n",
+    ),
+    "delivery-timeout-over-a-day/rule-list": Case(
+        ("rule", "list"),
+        CONFIG,
+        "[delivery] timeout is out of range: 86401.0",
+        b"[delivery]\ntimeout = 86401\n",
+    ),
+    "delivery-backoff-huge/emit": Case(
+        (*EMIT, *TAGS),
+        CONFIG,
+        "[delivery] backoff is out of range: 1e+308",
+        b"[delivery]\nbackoff = 1e308\n",
+    ),
+    "delivery-max-backoff-inf/replay": Case(
+        ("replay", "--failed"),
+        CONFIG,
+        "[delivery] max_backoff is out of range: inf",
+        b"[delivery]\nmax_backoff = inf\n",
+    ),
+    "journal-keep-days-nan/emit": Case(
+        (*EMIT, *TAGS), CONFIG, "[journal] takes one key", b"[journal]\nkeep_days = nan\n"
+    ),
+    "smtp-timeout-inf/email-authorize": Case(
+        ("email", "authorize", "acme/web", "dev@example.com"),
+        CONFIG,
+        "[smtp] timeout must be at most 86400 seconds (a day), got inf",
+        b'[smtp]\nhost = "h"\nsender = "q@example.com"\ntimeout = inf\n',
+    ),
+    "smtp-timeout-nan/config-check": Case(
+        ("config", "check"), CONFIG, "[smtp] timeout", b"[smtp]\ntimeout = nan\n"
+    ),
     "delivery-concurrency-zero/replay": Case(
         ("replay", "--failed"),
         CONFIG,
@@ -145,6 +205,24 @@ CASES: dict[str, Case] = {
         CONFIG,
         '[delivery] retry_on must be "any" or "transient"',
         b'[delivery]\nretry_on = "sometimes"\n',
+    ),
+    "toml-nested-deeply/rule-list": Case(
+        ("rule", "list"),
+        CONFIG,
+        "nests tables or arrays more than 100 levels deep",
+        b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+    ),
+    "toml-dotted-keys-deeply/rule-list-json": Case(
+        ("rule", "list", "--json"),
+        CONFIG,
+        "more than 100 levels deep",
+        rule_config() + b"event_config." + b".".join([b"x"] * 5000) + b" = 1\n",
+    ),
+    "toml-dotted-keys-deeply/rule-disable": Case(
+        ("rule", "disable", "a"),
+        CONFIG,
+        "more than 100 levels deep",
+        b"teams.acme." + b".".join([b"x"] * 5000) + b" = 1\n" + rule_config(),
     ),
     "server-hostname-number/events-sample": Case(
         ("events", "repo_push", "--sample"),
@@ -218,11 +296,59 @@ CASES: dict[str, Case] = {
         "is a directory",
         files={"adir": None},
     ),
+    "config-is-a-fifo/rule-list": Case(
+        ("--config", "{tmp}/pipe", "rule", "list"),
+        CONFIG,
+        "is a named pipe (FIFO), not a regular file",
+        files={"pipe": FIFO},
+    ),
+    "config-is-a-fifo/rule-add": Case(
+        ("--config", "{tmp}/pipe", *ADD, *HOOK), CONFIG, "is a named pipe", files={"pipe": FIFO}
+    ),
+    "config-is-a-fifo/config-check": Case(
+        ("--config", "{tmp}/pipe", "config", "check"),
+        CONFIG,
+        "is a named pipe",
+        files={"pipe": FIFO},
+    ),
+    "config-hard-linked/rule-add": Case(
+        (*ADD, *HOOK), CONFIG, "has 2 hard links", files={"dotfiles.toml": HARD_LINK}
+    ),
+    "config-hard-linked/rule-disable": Case(
+        ("rule", "disable", R1), CONFIG, "has 2 hard links", files={"dotfiles.toml": HARD_LINK}
+    ),
+    "config-is-dev-zero/emit": Case(
+        ("--config", "/dev/zero", *EMIT, *TAGS), CONFIG, "/dev/zero is a character device"
+    ),
+    "config-is-dev-zero/rule-remove": Case(
+        ("--config", "/dev/zero", "rule", "remove", "a"), CONFIG, "is a character device"
+    ),
+    "config-too-big/rule-list": Case(
+        ("--config", "{tmp}/huge.toml", "rule", "list"),
+        CONFIG,
+        "is larger than 32 MiB",
+        files={"huge.toml": 32 * 1024 * 1024 + 1},
+    ),
     "state-not-a-database/log": Case(
         ("--state-dir", "{tmp}/junk", "log"),
         CONFIG,
         "file is not a database",
         files={"junk/state.db": b"not a database"},
+    ),
+    "state-from-a-newer-quaynotify/log": Case(
+        ("log",), CONFIG, "was written by a newer quaynotify", files={"state/state.db": NEWER_STATE}
+    ),
+    "state-from-a-newer-quaynotify/emit": Case(
+        (*EMIT, *TAGS),
+        CONFIG,
+        "was written by a newer quaynotify (schema version 2; this one knows up to 1)",
+        files={"state/state.db": NEWER_STATE},
+    ),
+    "state-from-a-newer-quaynotify/email-confirm": Case(
+        ("email", "confirm", "AAAAAAAAAAAAAAAA"),
+        CONFIG,
+        "was written by a newer quaynotify",
+        files={"state/state.db": NEWER_STATE},
     ),
     "state-dir-is-a-file/emit": Case(
         ("--state-dir", "{tmp}/afile", *EMIT, *TAGS),
@@ -522,6 +648,24 @@ CASES: dict[str, Case] = {
         "field 'updated_tags' must be a list of strings, not a string",
     ),
     "set-deeply-nested": Case((*EMIT, "--set", "x=" + "[" * 5000 + "]" * 5000), USAGE, "--set"),
+    "set-mistyped-field-deep-json": Case(
+        (*EMIT, "--set", f"updated_tags={DEEPISH}"),
+        USAGE,
+        "--set updated_tags: the JSON is nested more than 100 levels deep",
+    ),
+    "data-mistyped-field-deep-json": Case(
+        (*EMIT, "--data", f'{{"updated_tags": {DEEPISH}}}'),
+        USAGE,
+        "--data: the JSON is nested more than 100 levels deep",
+    ),
+    "from-mistyped-field-deep-json": Case(
+        ("replay", "--from", "-"),
+        USAGE,
+        "standard input line 1: the JSON is nested more than 100 levels deep",
+        stdin=b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": '
+        + DEEPISH.encode()
+        + b"}}\n",
+    ),
     "missing-required-field": Case(EMIT, USAGE, "repo_push needs field 'updated_tags'"),
     "bad-repository/emit": Case(
         ("emit", "repo_push", "--repo", "acme/web/x", *TAGS), USAGE, "exactly one '/'"
@@ -537,6 +681,17 @@ CASES: dict[str, Case] = {
     ),
     "deadline-zero": Case(
         (*EMIT, *TAGS, "--deadline", "0"), USAGE, "Invalid value for '--deadline'"
+    ),
+    "deadline-nan": Case(
+        (*EMIT, *TAGS, "--deadline", "nan"),
+        USAGE,
+        "Invalid value for '--deadline': nan is not a number of seconds",
+    ),
+    "deadline-inf/replay": Case(
+        ("replay", "--failed", "--deadline", "inf"), USAGE, "Invalid value for '--deadline'"
+    ),
+    "deadline-over-a-day": Case(
+        (*EMIT, *TAGS, "--deadline", "86401"), USAGE, "Invalid value for '--deadline'"
     ),
     "since-not-a-time": Case(
         ("replay", "--failed", "--since", "yesterday"), USAGE, "--since 'yesterday'"
@@ -646,15 +801,19 @@ def params() -> list[Any]:
     ]
 
 
-def make_files(root: Path, files: Mapping[str, bytes | int | None]) -> None:
+def make_files(root: Path, files: Mapping[str, bytes | int | str | None]) -> None:
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if content is None:
             path.mkdir()
+        elif content == FIFO:
+            os.mkfifo(path)
+        elif content == HARD_LINK:
+            os.link(root / "config.toml", path)
         elif isinstance(content, int):
             path.write_bytes(b" " * content)
-        else:
+        elif isinstance(content, bytes):
             path.write_bytes(content)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import stat
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -475,3 +476,165 @@ def test_emit_never_writes_the_config(
         assert "disabled" in result.err
         assert "\tdisabled" in cli("rule", "list").out
         assert config_file.read_bytes() == before_bytes
+
+
+# -- a config that is a symlink (a dotfiles repository) or a hard link ---------------------------
+
+EDITS = {
+    "add": (*ADD, "--event", "repo_push", "--url", "http://127.0.0.1:9/new"),
+    "remove": ("rule", "remove", ID2),
+    "disable": ("rule", "disable", ID1),
+    "enable": ("rule", "enable", ID3),
+}
+
+
+def assert_written_through(link: Path, target: Path, command: str) -> None:
+    """`link` is still the same symlink, and the edit is in `target`, made beside it."""
+    assert link.is_symlink(), "the link was replaced by a regular file"
+    assert link.read_text() == target.read_text()
+    text = target.read_text()
+    assert text != ORIGINAL, "the target was not edited"
+    if command == "remove":
+        assert ID2 not in text
+    elif command == "disable":
+        assert rules_of(target)[ID1]["enabled"] is False
+    assert mode(target) == 0o600
+    assert (target.parent / f".{target.name}.lock").exists(), "the lock is not beside the target"
+    assert not (link.parent / f".{link.name}.lock").exists(), "a lock was made beside the link"
+    litter = [p.name for p in (*target.parent.iterdir(), *link.parent.iterdir())]
+    assert [name for name in litter if name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("command", list(EDITS))
+def test_an_edit_writes_through_a_symlink_to_its_target(
+    cli: Cli, config_file: Path, tmp_path: Path, command: str
+) -> None:
+    target = tmp_path / "dotfiles" / "quaynotify.toml"
+    target.parent.mkdir()
+    target.write_text(ORIGINAL)
+    config_file.symlink_to(Path("dotfiles") / "quaynotify.toml")  # relative, as ln -s makes
+    result = cli(*EDITS[command])
+    assert result.code == 0, result.err
+    assert_written_through(config_file, target, command)
+
+
+@pytest.mark.parametrize("command", ["add", "disable"])
+def test_an_edit_follows_a_chain_of_symlinks(
+    cli: Cli, config_file: Path, tmp_path: Path, command: str
+) -> None:
+    # config.toml -> links/hop (absolute) -> ../dotfiles/quaynotify.toml (relative to links/)
+    target = tmp_path / "dotfiles" / "quaynotify.toml"
+    target.parent.mkdir()
+    target.write_text(ORIGINAL)
+    hop = tmp_path / "links" / "hop"
+    hop.parent.mkdir()
+    hop.symlink_to(Path("..") / "dotfiles" / "quaynotify.toml")
+    config_file.symlink_to(hop)
+    result = cli(*EDITS[command])
+    assert result.code == 0, result.err
+    assert hop.is_symlink()
+    assert_written_through(config_file, target, command)
+
+
+def test_a_dangling_symlink_gets_its_target_created(
+    cli: Cli, config_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "dotfiles" / "quaynotify" / "config.toml"  # the directory is new too
+    config_file.symlink_to(target)
+    assert cli("rule", "list").code == 0  # a missing file is an empty config
+    result = cli(*EDITS["add"])
+    assert result.code == 0, result.err
+    assert config_file.is_symlink() and config_file.readlink() == target
+    assert list(rules_of(target)) == [result.out.strip()]
+    assert mode(target) == 0o600
+
+
+def test_a_hard_linked_config_is_refused_not_forked(
+    cli: Cli, hand_written: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "dotfiles.toml"
+    os.link(hand_written, other)
+    for args in EDITS.values():
+        result = cli(*args)
+        assert (result.code, result.out) == (3, ""), result.err
+        assert result.err == (
+            f"quaynotify: error: config {hand_written} has 2 hard links: writing it would "
+            "leave the other names with the old rules; make them symbolic links to it "
+            "(ln -sf), then try again\n"
+        )
+        assert hand_written.read_text() == ORIGINAL
+        assert os.path.samefile(hand_written, other)
+
+
+# -- a full disk or a file-size limit while writing ----------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs, mounted for the test (it needs root, as in CI)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("filling a disk for real needs a small tmpfs, and mounting one needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_while_writing_is_exit_3_and_the_config_is_intact(
+    cli: Cli, small_disk: Path
+) -> None:
+    config = small_disk / "config.toml"
+    config.write_text(ORIGINAL)
+    fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError, match="No space left on device"):
+            while True:
+                os.write(fd, b"x" * 4096)
+    finally:
+        os.close(fd)
+    result = cli("--config", str(config), *EDITS["add"])
+    assert (result.code, result.out) == (3, ""), result.err
+    assert result.err == (
+        f"quaynotify: error: cannot write config {config}: No space left on device; "
+        "it was left unchanged\n"
+    )
+    assert config.read_text() == ORIGINAL
+    assert [p.name for p in small_disk.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_file_size_limit_while_writing_is_exit_3_and_the_config_is_intact(
+    hand_written: Path,
+) -> None:
+    # RLIMIT_FSIZE makes a write past the limit fail with EFBIG (SIGXFSZ ignored, as a shell's
+    # `ulimit -f` under a supervisor leaves it): the new text is longer than the old.
+    limit = len(hand_written.read_bytes()) + 10
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "from quaynotify.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *EDITS["add"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert (done.returncode, done.stdout) == (3, ""), done.stderr
+    assert done.stderr == (
+        f"quaynotify: error: cannot write config {hand_written}: File too large; "
+        "it was left unchanged\n"
+    )
+    assert hand_written.read_text() == ORIGINAL
+    assert [p.name for p in hand_written.parent.iterdir() if p.name.endswith(".tmp")] == []

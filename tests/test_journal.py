@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -12,6 +14,8 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+
+from quaynotify.state import State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
@@ -248,3 +252,76 @@ def test_the_journal_is_a_sqlite_file_in_the_state_dir(
             "SELECT count(*) FROM delivery WHERE id = ? AND rule_id = ?", (delivery["id"], rule_id)
         ).fetchone()
     assert count == 1
+
+
+# -- the database's schema version ---------------------------------------------------------------
+
+
+def newer_database(state_dir: Path) -> Path:
+    """A state database as a later quaynotify (schema version 2) would leave it."""
+    state_dir.mkdir(exist_ok=True)
+    path = state_dir / "state.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE from_the_future (x)")
+        conn.execute("PRAGMA user_version = 2")
+        conn.commit()
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("log",),
+        ("log", "show", "abc"),
+        ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]'),
+        ("rule", "list"),
+        ("rule", "reset", "a"),
+        ("inbox", "--user", "alice"),
+        ("email", "list"),
+    ],
+    ids=lambda args: "-".join(a for a in args if a.isalpha()),
+)
+def test_a_database_from_a_newer_quaynotify_is_refused_never_downgraded(
+    cli: Cli, config_file: Path, state_dir: Path, args: tuple[str, ...]
+) -> None:
+    config_file.write_text(
+        '[[rule]]\nid = "a"\nrepository = "acme/web"\nevent = "repo_push"\n'
+        'method = "webhook"\nconfig = { url = "http://127.0.0.1:9/hook" }\n'
+    )
+    path = newer_database(state_dir)
+    result = cli(*args)
+    assert (result.code, result.out) == (3, ""), result.err
+    assert result.err == (
+        f"quaynotify: error: the state database {path} was written by a newer quaynotify "
+        "(schema version 2; this one knows up to 1): upgrade quaynotify, or point "
+        "--state-dir at another directory\n"
+    )
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"from_the_future"}, "the database was changed"
+
+
+# -- who may read it -----------------------------------------------------------------------------
+
+
+def test_the_state_files_are_created_private_in_a_directory_that_already_existed(
+    state_dir: Path,
+) -> None:
+    # It holds event data and pending e-mail confirmation codes: 0600 whatever the umask,
+    # and SQLite gives its -wal and -shm files the database file's mode.
+    old = os.umask(0o022)
+    try:
+        state_dir.mkdir(mode=0o755)
+        state = State(state_dir)
+        state.reset("any-rule")  # creates the database, and keeps it open: -wal and -shm exist
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state_dir.iterdir()}
+        state.close()
+    finally:
+        os.umask(old)
+    assert modes == {
+        "state.db": 0o600,
+        "state.db-wal": 0o600,
+        "state.db-shm": 0o600,
+        ".state.db.lock": 0o600,
+    }

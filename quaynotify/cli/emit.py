@@ -37,13 +37,24 @@ MaxAttempts = Annotated[
         "--max-attempts", min=1, metavar="N", help="Attempts per delivery [default: config, 3]."
     ),
 ]
+
+
+def _deadline(value: float | None) -> float | None:
+    # FloatRange lets nan through: every comparison with it is false.
+    if value is not None and value != value:
+        raise typer.BadParameter("nan is not a number of seconds")
+    return value
+
+
 Deadline = Annotated[
     float | None,
     typer.Option(
         "--deadline",
         min=0.001,
-        help="Overall budget in seconds: no attempt starts after it, and the command returns "
-        "by it.",
+        max=86400,
+        callback=_deadline,
+        help="Overall budget in seconds, at most 86400 (a day): no attempt starts after it, "
+        "and the command returns by it.",
         metavar="SECONDS",
     ),
 ]

@@ -91,6 +91,8 @@ def smtp_settings(settings: Mapping[str, Any]) -> SmtpSettings:
     timeout = table.get("timeout", 10)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"[smtp] timeout must be a number of seconds > 0, got {timeout!r}")
+    if not timeout <= 86400:  # inf, nan or 1e308 would overflow the socket's timeout
+        raise ConfigError(f"[smtp] timeout must be at most 86400 seconds (a day), got {timeout!r}")
     username, password = table.get("username", ""), table.get("password", "")
     if bool(username) != bool(password):
         raise ConfigError("[smtp] username and password go together: set both, or neither")
