@@ -158,29 +158,47 @@ class HttpMethod(Method):
         return post_json(ctx, req, notification.delivery_id)
 
 
+MAX_BODY = 64 * 1024  # bytes of a response body read at most: raw, never decompressed
+MAX_SHOWN = 500  # characters of a Location header shown in a message at most
+
+
 def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
     """POST `req.body` as Quay does (json.dumps, default separators, ASCII) and classify the
-    answer: 2xx is success, anything else a DeliveryError saying whether to retry."""
+    answer: 2xx is success, anything else a DeliveryError saying whether to retry.
+
+    The attempt ends within `ctx.timeout` in all (connecting, TLS, sending, the response),
+    and reads at most MAX_BODY bytes of the body, as they came (never decompressed): enough
+    to keep the connection for the next request when the body is small, and nothing a
+    receiver can use to fill memory."""
     import httpx
+
+    from quaynotify.methods import network
 
     assert ctx.client is not None, "HTTP methods need the shared client"
     content = json.dumps(req.body).encode("ascii")
     try:
-        response = ctx.client.post(
-            req.url,
-            content=content,
-            headers=req.all_headers(delivery_id),
-            timeout=ctx.timeout,
-        )
+        with (
+            network.attempt(ctx.timeout),
+            ctx.client.stream(
+                "POST",
+                req.url,
+                content=content,
+                headers=req.all_headers(delivery_id),
+                timeout=ctx.timeout,
+            ) as response,
+        ):
+            _read_prefix(response)
     except httpx.HTTPError as exc:
         raise _transport_error(exc, req, ctx.timeout) from None
     status = response.status_code
     if 200 <= status < 300:
-        return Sent(status, f"{status} {response.reason_phrase}".strip())
+        return Sent(status, f"{status} {printable(response.reason_phrase)}".strip())
     where = f"{req.label} to url: {req.display_url}"  # built only on failure: it masks
     if 300 <= status < 400:
         location = response.headers.get("location", "")
         target = mask_url(location, req.secrets) if location else "no Location header"
+        if len(target) > MAX_SHOWN:
+            target = target[:MAX_SHOWN] + "..."
         raise DeliveryError(
             f"{status} response for {where} (redirects are not followed; it points to {target})",
             status=status,
@@ -193,6 +211,25 @@ def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
     )
 
 
+def _read_prefix(response: httpx.Response) -> None:
+    """Read the body up to MAX_BODY raw bytes; a longer one is left unread (closing the
+    response then closes the connection, which is what a receiver sending more deserves)."""
+    read = 0
+    for chunk in response.iter_raw():
+        read += len(chunk)
+        if read >= MAX_BODY:
+            break
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (\\x1b), so that a receiver's
+    reason phrase cannot drive the terminal it is shown on, or break a line of output."""
+    return "".join(
+        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
 def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> DeliveryError:
     import httpx
 
@@ -200,10 +237,10 @@ def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> Delive
     if isinstance(exc, httpx.TimeoutException):
         return DeliveryError(f"timed out after {timeout:g}s: {where}", transient=True)
     if isinstance(exc, httpx.TransportError):
-        reason = _scrub(str(exc) or type(exc).__name__, req)
+        reason = _scrub(printable(str(exc) or type(exc).__name__), req)
         return DeliveryError(f"{reason}: {where}", transient=True)
     # e.g. an invalid URL caught late
-    return DeliveryError(f"{_scrub(str(exc), req)}: {where}", retryable=False)
+    return DeliveryError(f"{_scrub(printable(str(exc)), req)}: {where}", retryable=False)
 
 
 def _scrub(message: str, req: HttpRequest) -> str:
@@ -248,6 +285,8 @@ class Clients:
                 import httpx
 
                 n = self._concurrency
+                from quaynotify.methods import network
+
                 client = httpx.Client(
                     # TLS is always verified; redirects are reported, not followed (DESIGN 4).
                     verify=default_ssl_context() if tls == TlsSettings() else tls.ssl_context(),
@@ -255,6 +294,7 @@ class Clients:
                     follow_redirects=False,
                     trust_env=True,
                 )
+                network.install(client)  # every attempt ends within its timeout
                 self._clients[tls] = client
             return client
 
