@@ -34,7 +34,7 @@ Responder = Callable[[Received, int], int]  # (request, nth time this webhook-id
 
 
 class Receiver:
-    """A ThreadingHTTPServer on 127.0.0.1 speaking HTTP/1.1 (keep-alive, Nagle off) that
+    """A ThreadingHTTPServer on 127.0.0.1 (or `host`) speaking HTTP/1.1 (keep-alive, Nagle off) that
     records every POST and answers with `respond(request, seen)` (200 by default).
 
     With `saturate=N`, each request is held until N requests are in flight at once (or
@@ -47,7 +47,9 @@ class Receiver:
         *,
         saturate: int | None = None,
         expected: int | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self._respond = respond or (lambda request, seen: 200)
         self._saturate = saturate
         self._expected = expected
@@ -87,7 +89,7 @@ class Receiver:
             daemon_threads = True
             request_queue_size = 256  # 20 processes connecting at once must not hit SYN retries
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server((host, 0), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -121,7 +123,7 @@ class Receiver:
         )
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     @property
     def requests(self) -> list[Received]:

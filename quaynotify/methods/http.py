@@ -30,6 +30,8 @@ from quaynotify.methods.base import (
 if TYPE_CHECKING:
     import httpx
 
+    from quaynotify.methods.network import Blocklist
+
 USER_AGENT = f"quaynotify/{__version__}"
 
 
@@ -155,21 +157,32 @@ class HttpMethod(Method):
 
     def send(self, notification: Notification, ctx: SendContext) -> Sent:
         req = self.request(notification, self.secret)
-        return post_json(ctx, req, notification.delivery_id)
+        return post_json(ctx, req, notification.delivery_id, blocklist=self.blocklist())
+
+    def blocklist(self) -> Blocklist | None:
+        """[webhook] hostname_blocklist, which every HTTP method keeps to."""
+        from quaynotify.methods import network
+
+        try:
+            return network.blocklist(self.settings)
+        except network.BlocklistError as exc:
+            raise DeliveryError(str(exc), retryable=False) from None
 
 
 MAX_BODY = 64 * 1024  # bytes of a response body read at most: raw, never decompressed
 MAX_SHOWN = 500  # characters of a Location header shown in a message at most
 
 
-def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
+def post_json(
+    ctx: SendContext, req: HttpRequest, delivery_id: str, *, blocklist: Blocklist | None = None
+) -> Sent:
     """POST `req.body` as Quay does (json.dumps, default separators, ASCII) and classify the
     answer: 2xx is success, anything else a DeliveryError saying whether to retry.
 
     The attempt ends within `ctx.timeout` in all (connecting, TLS, sending, the response),
     and reads at most MAX_BODY bytes of the body, as they came (never decompressed): enough
     to keep the connection for the next request when the body is small, and nothing a
-    receiver can use to fill memory."""
+    receiver can use to fill memory. `blocklist` refuses a host before anything is sent."""
     import httpx
 
     from quaynotify.methods import network
@@ -177,17 +190,19 @@ def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
     assert ctx.client is not None, "HTTP methods need the shared client"
     content = json.dumps(req.body).encode("ascii")
     try:
-        with (
-            network.attempt(ctx.timeout),
-            ctx.client.stream(
+        with network.attempt(ctx.timeout, blocklist):
+            if blocklist:
+                _check_host(blocklist, req)
+            with ctx.client.stream(
                 "POST",
                 req.url,
                 content=content,
                 headers=req.all_headers(delivery_id),
                 timeout=ctx.timeout,
-            ) as response,
-        ):
-            _read_prefix(response)
+            ) as response:
+                _read_prefix(response)
+    except network.Blocked as exc:
+        raise _refused(str(exc), req) from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc, req, ctx.timeout) from None
     status = response.status_code
@@ -219,6 +234,28 @@ def _read_prefix(response: httpx.Response) -> None:
         read += len(chunk)
         if read >= MAX_BODY:
             break
+
+
+def _check_host(blocklist: Blocklist, req: HttpRequest) -> None:
+    from urllib.parse import urlsplit
+
+    from quaynotify.methods import network
+
+    try:
+        host = urlsplit(req.url).hostname or ""
+    except ValueError:
+        return  # httpx reports the URL itself
+    reason = blocklist.refuses_host(host)
+    if reason is not None:
+        raise network.Blocked(reason)
+
+
+def _refused(reason: str, req: HttpRequest) -> DeliveryError:
+    return DeliveryError(
+        f"refused by [webhook] hostname_blocklist ({_scrub(reason, req)}):"
+        f" {req.label} to url: {req.display_url}",
+        retryable=False,
+    )
 
 
 def printable(text: str) -> str:
