@@ -5,7 +5,6 @@ of one run."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from abc import abstractmethod
@@ -63,7 +62,8 @@ class HttpRequest:
 @dataclass(frozen=True)
 class TlsSettings:
     """Which CA bundle to trust and which client certificate to present; all None means the
-    defaults (the public CAs, no client certificate). Verification is never turned off."""
+    defaults (the trust of methods/trust.py, no client certificate). Verification is never
+    turned off."""
 
     ca_bundle: str | None = None
     client_cert: str | None = None
@@ -73,64 +73,26 @@ class TlsSettings:
         """An ssl.SSLContext for these settings; a DeliveryError when a file is unusable."""
         import ssl
 
-        try:
-            if self.ca_bundle:
-                context = ssl.create_default_context(cafile=os.path.expanduser(self.ca_bundle))
-            else:
-                import certifi
+        from quaynotify.methods import trust
 
-                context = ssl.create_default_context(cafile=certifi.where())
-            if self.client_cert:
-                context.load_cert_chain(
-                    os.path.expanduser(self.client_cert),
-                    os.path.expanduser(self.client_key) if self.client_key else None,
-                )
+        chosen = trust.choose(self.ca_bundle)
+        try:
+            return trust.context(chosen, self.client_cert, self.client_key)
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise DeliveryError(
-                f"cannot load TLS files (ca_bundle={self.ca_bundle}, client_cert="
+                f"cannot load TLS files (trusting {chosen.source}, client_cert="
                 f"{self.client_cert}, client_key={self.client_key}): {reason}",
                 retryable=False,
             ) from None
-        return context
 
 
 def default_ssl_context() -> Any:
-    """The context httpx builds for verify=True, except that the CA bundle is read just
-    before the first TLS handshake: reading it costs 20-40 ms, and a run that only posts to
-    http:// URLs never needs it."""
-    import ssl
-    import threading
+    """The context of clients with default settings, its trust loaded before the first TLS
+    handshake (methods/trust.py)."""
+    from quaynotify.methods import trust
 
-    class DeferredTrustContext(ssl.SSLContext):
-        # PROTOCOL_TLS_CLIENT: CERT_REQUIRED and check_hostname, as create_default_context.
-        _lock = threading.Lock()
-        _trusted = False
-
-        def _load_trust(self) -> None:
-            with self._lock:
-                if self._trusted:
-                    return
-                # httpx's order: SSL_CERT_FILE, SSL_CERT_DIR, else certifi's bundle.
-                if os.environ.get("SSL_CERT_FILE"):
-                    self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
-                elif os.environ.get("SSL_CERT_DIR"):
-                    self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
-                else:
-                    import certifi
-
-                    self.load_verify_locations(cafile=certifi.where())
-                self._trusted = True
-
-        def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-            self._load_trust()
-            return super().wrap_socket(*args, **kwargs)
-
-        def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
-            self._load_trust()
-            return super().wrap_bio(*args, **kwargs)
-
-    return DeferredTrustContext(ssl.PROTOCOL_TLS_CLIENT)
+    return trust.deferred()
 
 
 class HttpMethod(Method):

@@ -322,12 +322,15 @@ def _check(code: int, reply: bytes, ok: tuple[int, ...], what: str) -> None:
 def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
     import ssl
 
-    cafile = os.path.expanduser(smtp.ca_bundle) if smtp.ca_bundle else None
+    from quaynotify.methods import trust
+
+    chosen = trust.choose(smtp.ca_bundle or None)
     try:
-        return ssl.create_default_context(cafile=cafile)
+        return trust.context(chosen)
     except (OSError, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise _Failed(None, f"[smtp] ca_bundle {cafile}: cannot load it: {reason}", False) from None
+        where = "[smtp] " if smtp.ca_bundle else ""
+        raise _Failed(None, f"cannot load {where}{chosen.source}: {reason}", False) from None
 
 
 def _close(client: smtplib.SMTP, *, polite: bool) -> None:
