@@ -47,6 +47,14 @@ ENVIRONMENT: dict[str, str] = {
     "has none. NO_COLOR wins over it. Output that is not a terminal stays tab-separated text.",
     "XDG_CONFIG_HOME, XDG_STATE_HOME": "Where the default config file and state directory "
     "are (see FILES).",
+    "SSL_CERT_FILE": "A file of CA certificates to trust over TLS (webhook, slack, hipchat, "
+    "flowdock, SMTP) where no `ca_bundle` is set, with or without a client certificate. What "
+    "is trusted, in order: the `ca_bundle` of [webhook] or [smtp]; else SSL_CERT_FILE and "
+    "SSL_CERT_DIR; else the operating system's trust store (through truststore on macOS and "
+    "Windows; elsewhere the system's certificates, found as truststore finds them); else "
+    "certifi's bundle. Verification is never turned off.",
+    "SSL_CERT_DIR": "A directory of CA certificates under their hashed names (as `openssl "
+    "rehash` makes them), trusted as SSL_CERT_FILE is; both count when both are set.",
 }
 
 FILES: dict[str, str] = {

@@ -1,10 +1,13 @@
 """Small real receivers for delivery tests: a threaded HTTP receiver that records every request,
-a socket that accepts connections and never answers, one that resets every connection, and one
-that answers with raw bytes of the test's choosing."""
+a socket that accepts connections and never answers, one that resets every connection, one
+that answers with raw bytes of the test's choosing, and hostile ones that play a script on a raw
+socket (drips, floods, bombs, hangs mid-TLS)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 HOLD_LIMIT = 10.0  # seconds a gated request waits at most: a failsafe, never reached when passing
 
@@ -32,7 +35,7 @@ Responder = Callable[[Received, int], int]  # (request, nth time this webhook-id
 
 
 class Receiver:
-    """A ThreadingHTTPServer on 127.0.0.1 speaking HTTP/1.1 (keep-alive, Nagle off) that
+    """A ThreadingHTTPServer on 127.0.0.1 (or `host`) speaking HTTP/1.1 (keep-alive, Nagle off) that
     records every POST and answers with `respond(request, seen)` (200 by default).
 
     With `saturate=N`, each request is held until N requests are in flight at once (or
@@ -45,7 +48,9 @@ class Receiver:
         *,
         saturate: int | None = None,
         expected: int | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self._respond = respond or (lambda request, seen: 200)
         self._saturate = saturate
         self._expected = expected
@@ -85,7 +90,7 @@ class Receiver:
             daemon_threads = True
             request_queue_size = 256  # 20 processes connecting at once must not hit SYN retries
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server((host, 0), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -119,7 +124,7 @@ class Receiver:
         )
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     @property
     def requests(self) -> list[Received]:
@@ -239,3 +244,130 @@ class Answering(_Acceptor):
                     return
                 body += chunk
             conn.sendall(self.response)
+
+
+# -- hostile receivers: raw sockets that misbehave on purpose -----------------------------------
+
+DRIP_INTERVAL = 0.25  # seconds between the bytes of a drip: well inside any per-read timeout
+
+
+class Connection:
+    """One accepted connection of a Hostile receiver, as its script sees it."""
+
+    def __init__(self, sock: socket.socket, stop: threading.Event) -> None:
+        self.sock = sock
+        self.stop = stop
+
+    def read_request(self) -> bytes:
+        """The request's head and body (by Content-Length), or what came before EOF."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self._recv()
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip() or 0)
+        while len(body) < length:
+            chunk = self._recv()
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+    def _recv(self) -> bytes:
+        try:
+            return self.sock.recv(65536)
+        except OSError:
+            return b""
+
+    def send(self, data: bytes) -> bool:
+        """Send it all; False once the client has gone (or the receiver is closing)."""
+        if self.stop.is_set():
+            return False
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            return False
+        return True
+
+    def drip(self, data: bytes, interval: float = DRIP_INTERVAL) -> bool:
+        """Send `data` one byte at a time, `interval` seconds apart."""
+        for i in range(len(data)):
+            if self.stop.wait(interval) or not self.send(data[i : i + 1]):
+                return False
+        return True
+
+    def hold(self) -> None:
+        """Keep the connection open, saying nothing, until the client or the receiver ends."""
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                if self.sock.recv(65536) == b"":
+                    return
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+
+Script = Callable[[Connection], None]
+
+
+class Hostile(_Acceptor):
+    """Accepts connections and plays `script` on each, in a thread of its own. With `tls`
+    (a server-side context), each connection first completes a TLS handshake."""
+
+    def __init__(self, script: Script, *, tls: ssl.SSLContext | None = None) -> None:
+        self._script = script
+        self._tls = tls
+        self._threads: list[threading.Thread] = []
+        self._socks: list[socket.socket] = []
+        self._closing = threading.Event()
+        super().__init__()
+
+    def on_accept(self, conn: socket.socket) -> None:
+        thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        sock = conn
+        try:
+            if self._tls is not None:
+                conn.settimeout(HOLD_LIMIT)
+                try:
+                    sock = self._tls.wrap_socket(conn, server_side=True)
+                except (OSError, ssl.SSLError):
+                    return
+                sock.settimeout(None)
+            self._socks.append(sock)
+            self._script(Connection(sock, self._closing))
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def url(self, path: str = "/") -> str:
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self._closing.set()
+        super().close()
+        for sock in self._socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+def server_context(ca: Any, *hostnames: str) -> ssl.SSLContext:
+    """A server-side TLS context with a certificate from `ca` (a trustme.CA) for
+    `hostnames` (default: 127.0.0.1 and localhost)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*(hostnames or ("127.0.0.1", "localhost"))).configure_cert(context)
+    return context

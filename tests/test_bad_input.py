@@ -260,6 +260,12 @@ CASES: dict[str, Case] = {
     "webhook-unknown-key/config-check": Case(
         ("config", "check"), CONFIG, "[webhook]", b"[webhook]\nfoo = 1\n"
     ),
+    "webhook-blocklist-bad-network/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[webhook] hostname_blocklist: '10.0.0.0/33' is not a network",
+        b'[webhook]\nhostname_blocklist = ["10.0.0.0/33"]\n',
+    ),
     "rule-table-not-array/rule-enable": Case(
         ("rule", "enable", "a"), CONFIG, "'rule' must be an array of tables", b"rule = 5\n"
     ),
@@ -511,6 +517,12 @@ CASES: dict[str, Case] = {
         ),
         USAGE,
         "Invalid Hipchat API URL 'http://a..b': its host 'a..b' is not valid",
+    ),
+    "url-blocklisted-spelled-as-a-number/webhook": Case(
+        (*ADD, "--url", "http://2130706433/hook"),
+        USAGE,
+        "Invalid webhook URL: refused by [webhook] hostname_blocklist",
+        b'[webhook]\nhostname_blocklist = ["localhost"]\n',
     ),
     "url-not-a-url/slack": Case(
         add("--url", "not-a-url", method="slack"),

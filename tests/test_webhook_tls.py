@@ -217,3 +217,89 @@ def test_default_tls_checks_the_host_name(
         assert code == 1
         assert "match" in err or "mismatch" in err
         assert len(server.log) == 0
+
+
+# -- one rule for what is trusted: ca_bundle, else SSL_CERT_FILE/SSL_CERT_DIR, else the system ---
+
+
+def test_a_client_certificate_does_not_change_what_is_trusted(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """With a client certificate and no ca_bundle, SSL_CERT_FILE is honoured as it is
+    without one (it used to be replaced by certifi's bundle)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
+    mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _config(
+        config_file,
+        f'[webhook]\nclient_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n',
+    )
+    _rule(cli, mtls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 0, err
+    assert len(mtls_server.log) == 1
+
+
+@pytest.mark.parametrize("client_cert", [False, True], ids=["plain", "client-cert"])
+def test_ca_bundle_comes_before_ssl_cert_file(
+    cli: Cli, config_file: Path, ca: trustme.CA, tls_files: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, client_cert: bool,
+) -> None:  # fmt: skip
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    cert = (
+        f'client_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n'
+        if client_cert
+        else ""
+    )
+    with https_server(ca, client_cert=client_cert) as server:
+        server.expect_request("/hook", method="POST").respond_with_data("ok")
+        monkeypatch.setenv("SSL_CERT_FILE", str(other))
+        _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n{cert}')
+        _rule(cli, server.url_for("/hook"))
+        code, err = _emit(cli)
+        assert code == 0, err
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
+        _config(config_file, f'[webhook]\nca_bundle = "{other}"\n{cert}')
+        _rule(cli, server.url_for("/hook"))
+        code, err = _emit(cli)
+        assert code == 1
+        assert "certificate verify failed" in err
+        assert len(server.log) == 1
+
+
+def test_ssl_cert_dir_is_honoured(
+    cli: Cli, tls_server: HTTPServer, ca: trustme.CA, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to name the hashed certificate")
+    directory = tmp_path / "certs"
+    directory.mkdir()
+    ca.cert_pem.write_to_path(str(directory / "ca.pem"))
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject_hash", "-in", str(directory / "ca.pem")],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.strip()  # fmt: skip
+    (directory / f"{subject_hash}.0").symlink_to(directory / "ca.pem")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(directory))
+    tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _rule(cli, tls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 0, err
+
+
+def test_an_unusable_ssl_cert_file_is_named(
+    cli: Cli, tls_server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    _rule(cli, tls_server.url_for("/hook"))
+    code, err = _emit(cli)
+    assert code == 1
+    assert "cannot load SSL_CERT_FILE /nonexistent/ca.pem: No such file or directory" in err
+    assert len(tls_server.log) == 0

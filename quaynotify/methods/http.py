@@ -5,7 +5,6 @@ of one run."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from abc import abstractmethod
@@ -29,6 +28,8 @@ from quaynotify.methods.base import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from quaynotify.methods.network import Blocklist
 
 USER_AGENT = f"quaynotify/{__version__}"
 
@@ -61,7 +62,8 @@ class HttpRequest:
 @dataclass(frozen=True)
 class TlsSettings:
     """Which CA bundle to trust and which client certificate to present; all None means the
-    defaults (the public CAs, no client certificate). Verification is never turned off."""
+    defaults (the trust of methods/trust.py, no client certificate). Verification is never
+    turned off."""
 
     ca_bundle: str | None = None
     client_cert: str | None = None
@@ -71,64 +73,26 @@ class TlsSettings:
         """An ssl.SSLContext for these settings; a DeliveryError when a file is unusable."""
         import ssl
 
-        try:
-            if self.ca_bundle:
-                context = ssl.create_default_context(cafile=os.path.expanduser(self.ca_bundle))
-            else:
-                import certifi
+        from quaynotify.methods import trust
 
-                context = ssl.create_default_context(cafile=certifi.where())
-            if self.client_cert:
-                context.load_cert_chain(
-                    os.path.expanduser(self.client_cert),
-                    os.path.expanduser(self.client_key) if self.client_key else None,
-                )
+        chosen = trust.choose(self.ca_bundle)
+        try:
+            return trust.context(chosen, self.client_cert, self.client_key)
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise DeliveryError(
-                f"cannot load TLS files (ca_bundle={self.ca_bundle}, client_cert="
+                f"cannot load TLS files (trusting {chosen.source}, client_cert="
                 f"{self.client_cert}, client_key={self.client_key}): {reason}",
                 retryable=False,
             ) from None
-        return context
 
 
 def default_ssl_context() -> Any:
-    """The context httpx builds for verify=True, except that the CA bundle is read just
-    before the first TLS handshake: reading it costs 20-40 ms, and a run that only posts to
-    http:// URLs never needs it."""
-    import ssl
-    import threading
+    """The context of clients with default settings, its trust loaded before the first TLS
+    handshake (methods/trust.py)."""
+    from quaynotify.methods import trust
 
-    class DeferredTrustContext(ssl.SSLContext):
-        # PROTOCOL_TLS_CLIENT: CERT_REQUIRED and check_hostname, as create_default_context.
-        _lock = threading.Lock()
-        _trusted = False
-
-        def _load_trust(self) -> None:
-            with self._lock:
-                if self._trusted:
-                    return
-                # httpx's order: SSL_CERT_FILE, SSL_CERT_DIR, else certifi's bundle.
-                if os.environ.get("SSL_CERT_FILE"):
-                    self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
-                elif os.environ.get("SSL_CERT_DIR"):
-                    self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
-                else:
-                    import certifi
-
-                    self.load_verify_locations(cafile=certifi.where())
-                self._trusted = True
-
-        def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-            self._load_trust()
-            return super().wrap_socket(*args, **kwargs)
-
-        def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
-            self._load_trust()
-            return super().wrap_bio(*args, **kwargs)
-
-    return DeferredTrustContext(ssl.PROTOCOL_TLS_CLIENT)
+    return trust.deferred()
 
 
 class HttpMethod(Method):
@@ -155,32 +119,63 @@ class HttpMethod(Method):
 
     def send(self, notification: Notification, ctx: SendContext) -> Sent:
         req = self.request(notification, self.secret)
-        return post_json(ctx, req, notification.delivery_id)
+        return post_json(ctx, req, notification.delivery_id, blocklist=self.blocklist())
+
+    def blocklist(self) -> Blocklist | None:
+        """[webhook] hostname_blocklist, which every HTTP method keeps to."""
+        from quaynotify.methods import network
+
+        try:
+            return network.blocklist(self.settings)
+        except network.BlocklistError as exc:
+            raise DeliveryError(str(exc), retryable=False) from None
 
 
-def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
+MAX_BODY = 64 * 1024  # bytes of a response body read at most: raw, never decompressed
+MAX_SHOWN = 500  # characters of a Location header shown in a message at most
+
+
+def post_json(
+    ctx: SendContext, req: HttpRequest, delivery_id: str, *, blocklist: Blocklist | None = None
+) -> Sent:
     """POST `req.body` as Quay does (json.dumps, default separators, ASCII) and classify the
-    answer: 2xx is success, anything else a DeliveryError saying whether to retry."""
+    answer: 2xx is success, anything else a DeliveryError saying whether to retry.
+
+    The attempt ends within `ctx.timeout` in all (connecting, TLS, sending, the response),
+    and reads at most MAX_BODY bytes of the body, as they came (never decompressed): enough
+    to keep the connection for the next request when the body is small, and nothing a
+    receiver can use to fill memory. `blocklist` refuses a host before anything is sent."""
     import httpx
+
+    from quaynotify.methods import network
 
     assert ctx.client is not None, "HTTP methods need the shared client"
     content = json.dumps(req.body).encode("ascii")
     try:
-        response = ctx.client.post(
-            req.url,
-            content=content,
-            headers=req.all_headers(delivery_id),
-            timeout=ctx.timeout,
-        )
+        with network.attempt(ctx.timeout, blocklist):
+            if blocklist:
+                _check_host(blocklist, req)
+            with ctx.client.stream(
+                "POST",
+                req.url,
+                content=content,
+                headers=req.all_headers(delivery_id),
+                timeout=ctx.timeout,
+            ) as response:
+                _read_prefix(response)
+    except network.Blocked as exc:
+        raise _refused(str(exc), req) from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc, req, ctx.timeout) from None
     status = response.status_code
     if 200 <= status < 300:
-        return Sent(status, f"{status} {response.reason_phrase}".strip())
+        return Sent(status, f"{status} {printable(response.reason_phrase)}".strip())
     where = f"{req.label} to url: {req.display_url}"  # built only on failure: it masks
     if 300 <= status < 400:
         location = response.headers.get("location", "")
         target = mask_url(location, req.secrets) if location else "no Location header"
+        if len(target) > MAX_SHOWN:
+            target = target[:MAX_SHOWN] + "..."
         raise DeliveryError(
             f"{status} response for {where} (redirects are not followed; it points to {target})",
             status=status,
@@ -193,6 +188,47 @@ def post_json(ctx: SendContext, req: HttpRequest, delivery_id: str) -> Sent:
     )
 
 
+def _read_prefix(response: httpx.Response) -> None:
+    """Read the body up to MAX_BODY raw bytes; a longer one is left unread (closing the
+    response then closes the connection, which is what a receiver sending more deserves)."""
+    read = 0
+    for chunk in response.iter_raw():
+        read += len(chunk)
+        if read >= MAX_BODY:
+            break
+
+
+def _check_host(blocklist: Blocklist, req: HttpRequest) -> None:
+    from urllib.parse import urlsplit
+
+    from quaynotify.methods import network
+
+    try:
+        host = urlsplit(req.url).hostname or ""
+    except ValueError:
+        return  # httpx reports the URL itself
+    reason = blocklist.refuses_host(host)
+    if reason is not None:
+        raise network.Blocked(reason)
+
+
+def _refused(reason: str, req: HttpRequest) -> DeliveryError:
+    return DeliveryError(
+        f"refused by [webhook] hostname_blocklist ({_scrub(reason, req)}):"
+        f" {req.label} to url: {req.display_url}",
+        retryable=False,
+    )
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (\\x1b), so that a receiver's
+    reason phrase cannot drive the terminal it is shown on, or break a line of output."""
+    return "".join(
+        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
 def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> DeliveryError:
     import httpx
 
@@ -200,10 +236,10 @@ def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> Delive
     if isinstance(exc, httpx.TimeoutException):
         return DeliveryError(f"timed out after {timeout:g}s: {where}", transient=True)
     if isinstance(exc, httpx.TransportError):
-        reason = _scrub(str(exc) or type(exc).__name__, req)
+        reason = _scrub(printable(str(exc) or type(exc).__name__), req)
         return DeliveryError(f"{reason}: {where}", transient=True)
     # e.g. an invalid URL caught late
-    return DeliveryError(f"{_scrub(str(exc), req)}: {where}", retryable=False)
+    return DeliveryError(f"{_scrub(printable(str(exc)), req)}: {where}", retryable=False)
 
 
 def _scrub(message: str, req: HttpRequest) -> str:
@@ -248,6 +284,8 @@ class Clients:
                 import httpx
 
                 n = self._concurrency
+                from quaynotify.methods import network
+
                 client = httpx.Client(
                     # TLS is always verified; redirects are reported, not followed (DESIGN 4).
                     verify=default_ssl_context() if tls == TlsSettings() else tls.ssl_context(),
@@ -255,6 +293,7 @@ class Clients:
                     follow_redirects=False,
                     trust_env=True,
                 )
+                network.install(client)  # every attempt ends within its timeout
                 self._clients[tls] = client
             return client
 

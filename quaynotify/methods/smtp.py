@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import ssl
     from email.message import EmailMessage
 
+    from quaynotify.methods.network import Watchdog
+
 SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 SMTP_KEYS = ("host", "port", "security", "username", "password", "sender", "timeout", "ca_bundle")
 # One address, nothing that could smuggle a second one or a header in: not RFC 5322's whole
@@ -167,21 +169,36 @@ def build_message(sender: str, mail: Mail) -> EmailMessage:
 def send_mail(smtp: SmtpSettings, mail: Mail, *, timeout: float) -> Sent:
     """Send `mail` in one SMTP session: TLS always verified, AUTH when a username is set.
     Returns the final reply, or raises a DeliveryError whose `status` is the SMTP reply code:
-    4xx and network trouble are temporary (retryable), 5xx permanent."""
-    import smtplib
-    import ssl
+    4xx and network trouble are temporary (retryable), 5xx permanent.
+
+    The whole session ends within `timeout`: smtplib's own timeout bounds each socket
+    operation only, so a server dripping its replies would never trip it; a watchdog shuts
+    the connection down when the time is up."""
+    from quaynotify.methods.network import Watchdog
 
     password = resolve_secret(smtp.password, "[smtp] password") if smtp.username else ""
     secrets = (password,)
     msg = build_message(smtp.sender, mail)
+    with Watchdog(timeout) as watchdog:
+        try:
+            return _session(smtp, mail, msg, password, watchdog)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            if watchdog.expired:
+                reason = f"timed out after {timeout:g}s"
+                raise _error(reason, smtp, None, True, secrets) from None
+            raise _classify(exc, smtp, secrets, timeout) from None
+
+
+def _session(
+    smtp: SmtpSettings, mail: Mail, msg: EmailMessage, password: str, watchdog: Watchdog
+) -> Sent:
     client: smtplib.SMTP | None = None
     sent = False
     try:
         context = _tls_context(smtp) if smtp.security != "none" else None
-        if smtp.security == "ssl":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+        client = _client(smtp, context, watchdog)
         client.ehlo_or_helo_if_needed()
         if smtp.security == "starttls":
             client.starttls(context=context)
@@ -195,40 +212,75 @@ def send_mail(smtp: SmtpSettings, mail: Mail, *, timeout: float) -> Sent:
                 ) from None
         code, reply = _transfer(client, smtp, mail.to, msg)
         sent = True
-    except _Failed as exc:
-        raise _error(exc.reason, smtp, exc.code, exc.retryable, secrets) from None
-    except smtplib.SMTPAuthenticationError as exc:
-        reason = f"authentication as {smtp.username} failed: {_reply(exc.smtp_error)}"
-        hint = ": check [smtp] username and password"
-        raise _error(reason, smtp, exc.smtp_code, False, secrets, hint) from None
-    except smtplib.SMTPResponseException as exc:
-        retryable = not 500 <= exc.smtp_code < 600
-        raise _error(_reply(exc.smtp_error), smtp, exc.smtp_code, retryable, secrets) from None
-    except smtplib.SMTPServerDisconnected as exc:
-        reason = f"the server closed the connection ({exc or 'no reason given'})"
-        raise _error(reason, smtp, None, True, secrets) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        hint = ": check [smtp] security (STARTTLS and AUTH must be offered)"
-        raise _error(str(exc), smtp, None, False, secrets, hint) from None
-    except smtplib.SMTPException as exc:
-        raise _error(str(exc), smtp, None, False, secrets) from None
-    except ssl.SSLCertVerificationError as exc:
-        reason = f"TLS certificate not trusted ({exc.verify_message or exc.reason})"
-        hint = ": for a private CA, set [smtp] ca_bundle"
-        raise _error(reason, smtp, None, False, secrets, hint) from None
-    except ssl.SSLError as exc:
-        reason = f"TLS failed ({exc.reason or exc})"
-        hint = ": check [smtp] security and port (465 is usually ssl, 587 starttls)"
-        raise _error(reason, smtp, None, False, secrets, hint) from None
-    except TimeoutError:
-        raise _error(f"timed out after {timeout:g}s", smtp, None, True, secrets) from None
-    except OSError as exc:
-        reason = f"connection failed ({exc.strerror or exc})"
-        raise _error(reason, smtp, None, True, secrets) from None
     finally:
         if client is not None:
             _close(client, polite=sent)
     return Sent(code, f"{code} {reply}".strip())
+
+
+def _client(smtp: SmtpSettings, context: ssl.SSLContext | None, watchdog: Watchdog) -> smtplib.SMTP:
+    """A connected client whose socket the watchdog can shut down, the name looked up within
+    the session's time as well."""
+    import smtplib
+
+    from quaynotify.methods import network
+
+    def connect(host: str, port: int, timeout: float, source: Any) -> Any:
+        sock = network.connect(host, port, max(0.001, min(timeout, watchdog.left())), source)
+        watchdog.watch(sock)
+        return sock
+
+    class Client(smtplib.SMTP):
+        def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+            return connect(host, port, timeout, self.source_address)
+
+    class SslClient(smtplib.SMTP_SSL):
+        def _get_socket(self, host: str, port: int, timeout: float) -> Any:
+            sock = connect(host, port, timeout, self.source_address)
+            return self.context.wrap_socket(sock, server_hostname=smtp.host)
+
+    if smtp.security == "ssl":
+        return SslClient(smtp.host, smtp.port, timeout=watchdog.timeout, context=context)
+    return Client(smtp.host, smtp.port, timeout=watchdog.timeout)
+
+
+def _classify(
+    exc: Exception, smtp: SmtpSettings, secrets: tuple[str, ...], timeout: float
+) -> DeliveryError:
+    import smtplib
+    import ssl
+
+    if isinstance(exc, _Failed):
+        return _error(exc.reason, smtp, exc.code, exc.retryable, secrets)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        reason = f"authentication as {smtp.username} failed: {_reply(exc.smtp_error)}"
+        hint = ": check [smtp] username and password"
+        return _error(reason, smtp, exc.smtp_code, False, secrets, hint)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        retryable = not 500 <= exc.smtp_code < 600
+        return _error(_reply(exc.smtp_error), smtp, exc.smtp_code, retryable, secrets)
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        reason = f"the server closed the connection ({exc or 'no reason given'})"
+        return _error(reason, smtp, None, True, secrets)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        hint = ": check [smtp] security (STARTTLS and AUTH must be offered)"
+        return _error(str(exc), smtp, None, False, secrets, hint)
+    if isinstance(exc, smtplib.SMTPException):
+        return _error(str(exc), smtp, None, False, secrets)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = f"TLS certificate not trusted ({exc.verify_message or exc.reason})"
+        hint = ": for a private CA, set [smtp] ca_bundle"
+        return _error(reason, smtp, None, False, secrets, hint)
+    if isinstance(exc, ssl.SSLError):
+        reason = f"TLS failed ({exc.reason or exc})"
+        hint = ": check [smtp] security and port (465 is usually ssl, 587 starttls)"
+        return _error(reason, smtp, None, False, secrets, hint)
+    if isinstance(exc, TimeoutError):
+        return _error(f"timed out after {timeout:g}s", smtp, None, True, secrets)
+    if isinstance(exc, OSError):
+        reason = f"connection failed ({exc.strerror or exc})"
+        return _error(reason, smtp, None, True, secrets)
+    raise exc
 
 
 class _Failed(Exception):
@@ -272,12 +324,15 @@ def _check(code: int, reply: bytes, ok: tuple[int, ...], what: str) -> None:
 def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
     import ssl
 
-    cafile = os.path.expanduser(smtp.ca_bundle) if smtp.ca_bundle else None
+    from quaynotify.methods import trust
+
+    chosen = trust.choose(smtp.ca_bundle or None)
     try:
-        return ssl.create_default_context(cafile=cafile)
+        return trust.context(chosen)
     except (OSError, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise _Failed(None, f"[smtp] ca_bundle {cafile}: cannot load it: {reason}", False) from None
+        where = "[smtp] " if smtp.ca_bundle else ""
+        raise _Failed(None, f"cannot load {where}{chosen.source}: {reason}", False) from None
 
 
 def _close(client: smtplib.SMTP, *, polite: bool) -> None:

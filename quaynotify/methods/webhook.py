@@ -55,7 +55,16 @@ class Webhook(HttpMethod):
             )
         blocklist = table.get("hostname_blocklist", [])
         if not isinstance(blocklist, list) or not all(isinstance(h, str) for h in blocklist):
-            raise ValidationError("[webhook] hostname_blocklist must be a list of host names")
+            raise ValidationError(
+                "[webhook] hostname_blocklist must be a list of host names, addresses"
+                ' and networks, e.g. ["metadata.internal", "169.254.169.254", "10.0.0.0/8"]'
+            )
+        from quaynotify.methods import network
+
+        try:
+            network.blocklist(settings)
+        except network.BlocklistError as exc:
+            raise ValidationError(str(exc)) from None
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
@@ -70,12 +79,19 @@ class Webhook(HttpMethod):
             )
         parts = urlsplit(url)
         assert parts.hostname is not None
+        cls.check_settings(ctx.settings)
         # Quay blocks localhost and 127.0.0.1 because its webhooks run on a shared server; here
         # they run on the user's machine, where a local receiver is normal: the list is opt-in.
-        blocked = [h.lower() for h in _blocklist(ctx.settings)]
-        if parts.hostname.lower() in blocked:
-            raise ValidationError("Invalid webhook URL")
-        cls.check_settings(ctx.settings)
+        # A literal address is refused here however it is written; a name's addresses are
+        # checked when it is sent to (every HTTP method is).
+        from quaynotify.methods import network
+
+        blocklist = network.blocklist(ctx.settings)
+        reason = blocklist.refuses_host(parts.hostname) if blocklist else None
+        if reason is not None:
+            raise ValidationError(
+                f"Invalid webhook URL: refused by [webhook] hostname_blocklist ({reason})"
+            )
         tls = _tls(config, ctx.settings)
         for key in ("ca_bundle", "client_cert", "client_key"):
             value = getattr(tls, key)
@@ -117,9 +133,3 @@ def _tls(config: Mapping[str, Any], settings: Mapping[str, Any]) -> TlsSettings:
     return TlsSettings(
         ca_bundle=table.get("ca_bundle") or None, client_cert=cert or None, client_key=key or None
     )
-
-
-def _blocklist(settings: Mapping[str, Any]) -> list[str]:
-    table = settings.get("webhook", {})
-    value = table.get("hostname_blocklist", []) if isinstance(table, dict) else []
-    return [str(v) for v in value] if isinstance(value, list) else []
