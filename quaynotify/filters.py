@@ -52,10 +52,21 @@ def _normalise_ref_regex(value: Any) -> str | None:
         kind = "a number" if isinstance(value, int | float) else type(value).__name__
         raise ValidationError(f"ref-regex must be a string, not {kind}")
     try:
-        re.compile(value)
+        _compile(value)
     except re.error as error:
         raise ValidationError(f"invalid ref-regex '{value}': {error}") from None
     return value
+
+
+def _compile(regex: str) -> re.Pattern[str]:
+    """The regex, compiled without Python's FutureWarning for what a later Python may read
+    differently (e.g. "[[" as a nested set): it is two lines on the user's terminal, and the
+    regex means today what Quay's Python makes of it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile(regex)
 
 
 def _ref_matches(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
@@ -67,7 +78,8 @@ def _ref_matches(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bo
     if ref is None:
         return False  # a manual upload, or a build from outside git
     try:
-        return re.match(str(regex), ref) is not None  # anchored at the start only, as in Quay
+        # anchored at the start only, as in Quay
+        return _compile(str(regex)).match(ref) is not None
     except (re.error, TypeError):
         return False  # Quay logs a bad regex (or ref) and does not fire
 

@@ -957,3 +957,17 @@ def test_set_keeps_nan_and_infinity_as_strings(cli: Cli, config_file: Path) -> N
 
     (preview,) = json.loads(result.out, parse_constant=strict)
     assert (preview["body"]["n"], preview["body"]["m"]) == ("NaN", "-Infinity")
+
+
+def test_a_ref_regex_python_warns_about_prints_no_warning() -> None:
+    # A real process: a warning goes to stderr before any output, and pytest would hide it.
+    args = [*BUILD, *HOOK, "--ref-regex", "refs/heads/[[a-z]"]
+    with_warnings = {**os.environ, "PYTHONWARNINGS": "default"}
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**with_warnings, "QUAYNOTIFY_CONFIG": f"{tmp}/c.toml", "QUAYNOTIFY_STATE_DIR": tmp}
+        proc = subprocess.run([CONSOLE, *args], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    assert proc.stderr.startswith("quaynotify: added rule ") and proc.stderr.count("\n") == 1
