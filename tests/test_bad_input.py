@@ -296,6 +296,11 @@ CASES: dict[str, Case] = {
     "config-is-a-directory/emit": Case(
         ("--config", "{tmp}/adir", *EMIT, *TAGS), CONFIG, "is a directory", files={"adir": None}
     ),
+    "config-missing/config-check": Case(
+        ("--config", "{tmp}/nope.toml", "config", "check"),
+        CONFIG,
+        "nope.toml does not exist: check the path given with --config or QUAYNOTIFY_CONFIG",
+    ),
     "config-is-a-directory/config-check": Case(
         ("--config", "{tmp}/adir", "config", "check"),
         CONFIG,
