@@ -552,6 +552,11 @@ CASES: dict[str, Case] = {
         USAGE,
         "--email does not apply to --method webhook",
     ),
+    "org-target-other-namespace/quay-notification": Case(
+        add("--target", "org:other", method="quay_notification"),
+        USAGE,
+        "Organization name must match repository namespace (other is not acme)",
+    ),
     "bad-target/quay-notification": Case(
         add("--target", "bogus", method="quay_notification"),
         USAGE,

@@ -216,7 +216,7 @@ FORMS = "expected user:NAME, team:NAME or org:NAME"
         ("team:owners", "other/web",
          "Unknown team owners: define it in [teams.other] of the config,"
          ' e.g. owners = ["alice", "bob"]'),
-        ("org:initech", "acme/web",
+        ("org:initech", "initech/web",
          "Unknown organization initech: define it in the config,"
          ' e.g. [orgs.initech] admins = ["alice"]'),
         ("org:globex", "acme/web",

@@ -213,15 +213,16 @@ class QuayNotification(Method):
                 f' e.g. {target.name} = ["alice", "bob"]'
             )
         if target.kind == "org":
-            if target.name not in people.orgs:
-                raise ValidationError(
-                    f"Unknown organization {target.name}: define it in the config,"
-                    f' e.g. [orgs.{target.name}] admins = ["alice"]'
-                )
+            # Quay's order: the namespace first, then whether the organisation exists.
             if target.name != namespace:
                 raise ValidationError(
                     "Organization name must match repository namespace"
                     f" ({target.name} is not {namespace})"
+                )
+            if target.name not in people.orgs:
+                raise ValidationError(
+                    f"Unknown organization {target.name}: define it in the config,"
+                    f' e.g. [orgs.{target.name}] admins = ["alice"]'
                 )
 
     @property
