@@ -83,6 +83,25 @@ DEEP = ("[" * 100_000 + "]" * 100_000).encode()
 TOO_BIG = MAX_DATA_BYTES + 1
 LINE = b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": ["a"]}}\n'
 
+
+def _client_pems() -> tuple[bytes, bytes]:
+    """A client certificate and its key encrypted with a pass phrase, as PEM."""
+    import trustme
+    from cryptography.hazmat.primitives import serialization
+
+    issued = trustme.CA().issue_cert("client@example.com")
+    key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pass phrase"),
+    )
+    return issued.cert_chain_pems[0].bytes(), encrypted
+
+
+CLIENT_CERT, ENCRYPTED_KEY = _client_pems()
+CLIENT_FILES = ("--client-cert", "{tmp}/client.pem", "--client-key", "{tmp}/client.key")
+
 # Bugs found by these tests, one reason per cause.
 
 
@@ -181,6 +200,12 @@ CASES: dict[str, Case] = {
     ),
     "webhook-unknown-key/config-check": Case(
         ("config", "check"), CONFIG, "[webhook]", b"[webhook]\nfoo = 1\n"
+    ),
+    "webhook-client-key-without-cert/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[webhook] client_key is set without [webhook] client_cert",
+        b'[webhook]\nclient_key = "/etc/quaynotify/client.key"\n',
     ),
     "webhook-blocklist-bad-network/config-check": Case(
         ("config", "check"),
@@ -321,6 +346,24 @@ CASES: dict[str, Case] = {
         (*ADD, "--url", "http://example.com:99999/"), USAGE, "Invalid webhook URL"
     ),
     "url-missing/webhook": Case(ADD, USAGE, "Missing webhook URL"),
+    "client-key-without-client-cert/webhook": Case(
+        (*ADD, *HOOK, "--client-key", "{tmp}/client.key"),
+        USAGE,
+        "client_key (--client-key) is set without client_cert (--client-cert)",
+        files={"client.key": ENCRYPTED_KEY},
+    ),
+    "client-key-encrypted-without-pass-phrase/webhook": Case(
+        (*ADD, *HOOK, *CLIENT_FILES),
+        USAGE,
+        "client.key is encrypted: set client_key_password",
+        files={"client.pem": CLIENT_CERT, "client.key": ENCRYPTED_KEY},
+    ),
+    "client-key-wrong-pass-phrase/webhook": Case(
+        (*ADD, *HOOK, *CLIENT_FILES, "--client-key-password", "wrong"),
+        USAGE,
+        "client_key_password does not decrypt client_key",
+        files={"client.pem": CLIENT_CERT, "client.key": ENCRYPTED_KEY},
+    ),
     "url-blocklisted-spelled-as-a-number/webhook": Case(
         (*ADD, "--url", "http://2130706433/hook"),
         USAGE,
