@@ -207,6 +207,12 @@ CASES: dict[str, Case] = {
         "[webhook] client_key is set without [webhook] client_cert",
         b'[webhook]\nclient_key = "/etc/quaynotify/client.key"\n',
     ),
+    "webhook-client-cert-number/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[webhook] client_cert must be a string, got 5",
+        b"[webhook]\nclient_cert = 5\n",
+    ),
     "webhook-blocklist-bad-network/config-check": Case(
         ("config", "check"),
         CONFIG,
