@@ -32,7 +32,7 @@ from quaynotify.methods.base import (
 if TYPE_CHECKING:
     import httpx
 
-    from quaynotify.methods.network import Blocklist
+    from quaynotify.methods.blocklist import Blocklist
 
 USER_AGENT = f"quaynotify/{__version__}"
 
@@ -188,11 +188,11 @@ class HttpMethod(Method):
 
     def blocklist(self) -> Blocklist | None:
         """[webhook] hostname_blocklist, which every HTTP method keeps to."""
-        from quaynotify.methods import network
+        from quaynotify.methods import blocklist as blocklists
 
         try:
-            return network.blocklist(self.settings)
-        except network.BlocklistError as exc:
+            return blocklists.blocklist(self.settings)
+        except blocklists.BlocklistError as exc:
             raise DeliveryError(str(exc), retryable=False) from None
 
 
@@ -212,6 +212,7 @@ def post_json(
     receiver can use to fill memory. `blocklist` refuses a host before anything is sent."""
     import httpx
 
+    from quaynotify.methods import blocklist as blocklists
     from quaynotify.methods import network
 
     assert ctx.client is not None, "HTTP methods need the shared client"
@@ -228,7 +229,7 @@ def post_json(
                 timeout=ctx.timeout,
             ) as response:
                 _read_prefix(response)
-    except network.Blocked as exc:
+    except blocklists.Blocked as exc:
         raise _refused(str(exc), req) from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc, req, ctx.timeout) from None
@@ -266,7 +267,7 @@ def _read_prefix(response: httpx.Response) -> None:
 def _check_host(blocklist: Blocklist, req: HttpRequest) -> None:
     from urllib.parse import urlsplit
 
-    from quaynotify.methods import network
+    from quaynotify.methods import blocklist as blocklists
 
     try:
         host = urlsplit(req.url).hostname or ""
@@ -274,7 +275,7 @@ def _check_host(blocklist: Blocklist, req: HttpRequest) -> None:
         return  # httpx reports the URL itself
     reason = blocklist.refuses_host(host)
     if reason is not None:
-        raise network.Blocked(reason)
+        raise blocklists.Blocked(reason)
 
 
 def _refused(reason: str, req: HttpRequest) -> DeliveryError:

@@ -70,11 +70,11 @@ class Webhook(HttpMethod):
                 "[webhook] hostname_blocklist must be a list of host names, addresses"
                 ' and networks, e.g. ["metadata.internal", "169.254.169.254", "10.0.0.0/8"]'
             )
-        from quaynotify.methods import network
+        from quaynotify.methods import blocklist as blocklists
 
         try:
-            network.blocklist(settings)
-        except network.BlocklistError as exc:
+            blocklists.blocklist(settings)
+        except blocklists.BlocklistError as exc:
             raise ValidationError(str(exc)) from None
         for key in ("ca_bundle", *TLS_KEYS):
             if not isinstance(table.get(key, ""), str):
@@ -96,9 +96,9 @@ class Webhook(HttpMethod):
         # they run on the user's machine, where a local receiver is normal: the list is opt-in.
         # A literal address is refused here however it is written; a name's addresses are
         # checked when it is sent to (every HTTP method is).
-        from quaynotify.methods import network
+        from quaynotify.methods import blocklist as blocklists
 
-        blocklist = network.blocklist(ctx.settings)
+        blocklist = blocklists.blocklist(ctx.settings)
         reason = blocklist.refuses_host(parts.hostname) if blocklist else None
         if reason is not None:
             raise ValidationError(
