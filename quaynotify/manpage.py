@@ -102,6 +102,25 @@ SECRETS = (
     "self-hosted servers and payload parity: point `api_url` at the server."
 )
 
+NETWORK = (
+    "`[delivery] timeout` bounds a whole attempt: looking up the name, connecting, the TLS "
+    "handshake, sending and reading the answer (an SMTP session likewise), so a receiver "
+    "sending one byte a second cannot stretch it; an attempt started near `--deadline` gets "
+    "only the time left. Of an HTTP response, the status line, the headers and at most the "
+    "first 64 KiB of the body are read, as sent (never decompressed); the body is not shown.",
+    "TLS is always verified. What is trusted is the same for every method: see SSL_CERT_FILE "
+    "under ENVIRONMENT. An encrypted client key needs `client_key_password`; OpenSSL never "
+    "prompts for it.",
+    "`[webhook] hostname_blocklist` lists host names, addresses and networks (`10.0.0.0/8`) "
+    "that no HTTP method (webhook, slack, hipchat, flowdock) may reach. It matches addresses, "
+    "however a URL writes them (`127.1`, `0x7f000001`, `[::ffff:127.0.0.1]`); a name blocks "
+    "itself and its addresses; an entry for this machine (localhost, 127.0.0.1, ::1) blocks "
+    "all of loopback, 0.0.0.0 and ::. Literal addresses are refused by `rule add` and `config "
+    "check`; every request is checked on the address it connects to, so DNS rebinding does "
+    "not get round it, and a refusal is not retried. Behind a proxy (HTTPS_PROXY) only the "
+    "names and literal addresses in URLs can be checked; SMTP is not covered.",
+)
+
 EXAMPLES: dict[str, str] = {
     "Notify Slack when a build of the main branch fails:": "quaynotify rule add --repo "
     "acme/web --event build_failure --method slack --url env:SLACK_WEBHOOK_URL "
@@ -160,6 +179,7 @@ def render() -> str:
         lines += _command(path, command, sub)
     lines += _events()
     lines += _methods(_find(root, ctx, ["rule", "add"]))
+    lines += [".SH NETWORK", *(line for p in NETWORK for line in _paragraph(p))]
     lines += [".SH FILES", *_tagged((f"\\fI{_esc(p)}\\fR", t) for p, t in FILES.items())]
     lines += [".SH ENVIRONMENT"]
     lines += _tagged((f"\\fB{_esc(n)}\\fR", t) for n, t in ENVIRONMENT.items())

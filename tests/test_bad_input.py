@@ -101,6 +101,25 @@ def newer_state() -> bytes:
 
 NEWER_STATE = newer_state()
 
+
+def _client_pems() -> tuple[bytes, bytes]:
+    """A client certificate and its key encrypted with a pass phrase, as PEM."""
+    import trustme
+    from cryptography.hazmat.primitives import serialization
+
+    issued = trustme.CA().issue_cert("client@example.com")
+    key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pass phrase"),
+    )
+    return issued.cert_chain_pems[0].bytes(), encrypted
+
+
+CLIENT_CERT, ENCRYPTED_KEY = _client_pems()
+CLIENT_FILES = ("--client-cert", "{tmp}/client.pem", "--client-key", "{tmp}/client.key")
+
 # Bugs found by these tests, one reason per cause.
 
 
@@ -259,6 +278,18 @@ CASES: dict[str, Case] = {
     ),
     "webhook-unknown-key/config-check": Case(
         ("config", "check"), CONFIG, "[webhook]", b"[webhook]\nfoo = 1\n"
+    ),
+    "webhook-client-key-without-cert/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[webhook] client_key is set without [webhook] client_cert",
+        b'[webhook]\nclient_key = "/etc/quaynotify/client.key"\n',
+    ),
+    "webhook-client-cert-number/config-check": Case(
+        ("config", "check"),
+        CONFIG,
+        "[webhook] client_cert must be a string, got 5",
+        b"[webhook]\nclient_cert = 5\n",
     ),
     "webhook-blocklist-bad-network/config-check": Case(
         ("config", "check"),
@@ -522,6 +553,24 @@ CASES: dict[str, Case] = {
         ),
         USAGE,
         "Invalid Hipchat API URL 'http://a..b': its host 'a..b' is not valid",
+    ),
+    "client-key-without-client-cert/webhook": Case(
+        (*ADD, *HOOK, "--client-key", "{tmp}/client.key"),
+        USAGE,
+        "client_key (--client-key) is set without client_cert (--client-cert)",
+        files={"client.key": ENCRYPTED_KEY},
+    ),
+    "client-key-encrypted-without-pass-phrase/webhook": Case(
+        (*ADD, *HOOK, *CLIENT_FILES),
+        USAGE,
+        "client.key is encrypted: set client_key_password",
+        files={"client.pem": CLIENT_CERT, "client.key": ENCRYPTED_KEY},
+    ),
+    "client-key-wrong-pass-phrase/webhook": Case(
+        (*ADD, *HOOK, *CLIENT_FILES, "--client-key-password", "wrong"),
+        USAGE,
+        "client_key_password does not decrypt client_key",
+        files={"client.pem": CLIENT_CERT, "client.key": ENCRYPTED_KEY},
     ),
     "url-blocklisted-spelled-as-a-number/webhook": Case(
         (*ADD, "--url", "http://2130706433/hook"),

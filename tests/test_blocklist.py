@@ -98,14 +98,14 @@ def test_a_malformed_entry_is_a_config_problem(cli: Cli, config_file: Path, entr
     result = cli("config", "check")
     assert result.code == 3
     assert "[webhook] hostname_blocklist:" in result.err
-    from quaynotify.methods.network import Blocklist, BlocklistError
+    from quaynotify.methods.blocklist import Blocklist, BlocklistError
 
     with pytest.raises(BlocklistError):
         Blocklist([entry])
 
 
 def test_the_rules_for_addresses() -> None:
-    from quaynotify.methods.network import Blocklist
+    from quaynotify.methods.blocklist import Blocklist
 
     listed = Blocklist(["localhost", "10.0.0.0/8", "192.0.2.7"])
     for address in ("127.0.0.1", "127.8.9.10", "::1", "0.0.0.0", "::", "::ffff:127.0.0.1"):

@@ -304,3 +304,92 @@ def test_a_huge_or_compressed_body_is_not_read(
     config_file.write_text(config(receiver.url("/hook")))
     ran = run(*EMIT)
     assert_failed_in_time(ran, cli, "500 response for webhook to url: ")
+
+
+# -- control characters and Rich markup where text is expected ----------------------------------
+
+OSC_TITLE = b"\x1b]0;pwned\x07"
+MARKUP = b"[/bold][link=https://evil.example/]x[/link]"
+
+
+def evil_reason(conn: Connection) -> None:
+    """A 200 whose reason phrase sets the terminal's title and holds Rich markup."""
+    conn.read_request()
+    conn.send(b"HTTP/1.1 200 OK " + OSC_TITLE + b" " + MARKUP + b"\r\nContent-Length: 0\r\n\r\n")
+    conn.hold()
+
+
+def evil_location(conn: Connection) -> None:
+    conn.read_request()
+    conn.send(b"HTTP/1.1 302 Found\r\nLocation: " + MARKUP + b"\r\nContent-Length: 0\r\n\r\n")
+    conn.hold()
+
+
+def evil_header(conn: Connection) -> None:
+    conn.read_request()
+    conn.send(b"HTTP/1.1 500 Oops\r\nX-Evil: " + OSC_TITLE + b"\r\nContent-Length: 0\r\n\r\n")
+    conn.hold()
+
+
+def test_a_reason_phrase_cannot_drive_the_terminal(
+    cli: Cli, config_file: Path, hostile: Callable[..., Hostile]
+) -> None:
+    receiver = hostile(evil_reason)
+    config_file.write_text(config(receiver.url("/hook")))
+    ran = run(*EMIT)
+    assert ran.code == 0, ran.err
+    assert ran.seconds < TIMEOUT + SLACK and ran.peak_mb < PEAK_MB
+    assert not CONTROL.search(ran.out + ran.err), repr(ran.out + ran.err)
+    attempts = journaled(cli)["attempts"]
+    assert isinstance(attempts, list)
+    message = attempts[0]["message"]
+    assert message == "200 OK \\x1b]0;pwned\\x07 " + MARKUP.decode()  # escaped, kept
+
+
+def test_a_location_with_markup_is_reported_as_it_is(
+    cli: Cli, config_file: Path, hostile: Callable[..., Hostile]
+) -> None:
+    receiver = hostile(evil_location)
+    config_file.write_text(config(receiver.url("/hook")))
+    ran = run(*EMIT)
+    line = assert_failed_in_time(ran, cli, "302 response for webhook to url: ")
+    assert line.endswith(f"(redirects are not followed; it points to {MARKUP.decode()})")
+
+
+def test_a_control_character_in_a_header_is_a_one_line_failure(
+    cli: Cli, config_file: Path, hostile: Callable[..., Hostile]
+) -> None:
+    receiver = hostile(evil_header)
+    config_file.write_text(config(receiver.url("/hook")))
+    ran = run(*EMIT)
+    line = assert_failed_in_time(ran, cli, "500 response for webhook to url: ")
+    assert not CONTROL.search(ran.out + ran.err), repr(line)
+
+
+def test_the_journal_of_hostile_text_shows_on_a_terminal_as_text(
+    cli: Cli, config_file: Path, hostile: Callable[..., Hostile]
+) -> None:
+    """`log` draws a Rich table on a terminal: the receiver's markup must show as written
+    (today `[/bold]` makes Rich raise, an internal error)."""
+    from tests.test_output import run_in_terminal
+
+    for script in (evil_reason, evil_location):
+        receiver = hostile(script)
+        config_file.write_text(config(receiver.url("/hook")))
+        run(*EMIT)
+    shown = run_in_terminal("log")
+    assert not CONTROL.search(shown), repr(shown)
+    assert shown.count(MARKUP.decode()) == 2, shown
+
+
+def test_emit_on_a_terminal_shows_a_hostile_reason_phrase_as_text(
+    config_file: Path, hostile: Callable[..., Hostile]
+) -> None:
+    """`emit` draws its results as a table on a terminal (today: delivered, then exit 4)."""
+    from tests.test_output import run_in_terminal
+
+    receiver = hostile(evil_reason)
+    config_file.write_text(config(receiver.url("/hook")))
+    shown = run_in_terminal(*EMIT)
+    assert not CONTROL.search(shown), repr(shown)
+    assert MARKUP.decode() in shown, shown

@@ -303,3 +303,216 @@ def test_an_unusable_ssl_cert_file_is_named(
     assert code == 1
     assert "cannot load SSL_CERT_FILE /nonexistent/ca.pem: No such file or directory" in err
     assert len(tls_server.log) == 0
+
+
+# -- client certificates: encrypted keys, and a certificate with its key --------------------------
+
+PASS_PHRASE = "correct horse battery staple"
+
+
+def encrypted(key: Path, pass_phrase: str, out: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+
+    loaded = serialization.load_pem_private_key(key.read_bytes(), None)
+    out.write_bytes(
+        loaded.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(pass_phrase.encode()),
+        )
+    )
+    return out
+
+
+@pytest.fixture
+def encrypted_key(tls_files: dict[str, Path], tmp_path: Path) -> Path:
+    return encrypted(tls_files["key"], PASS_PHRASE, tmp_path / "client-encrypted.key")
+
+
+@pytest.mark.parametrize("how", ["literal", "env", "file"])
+def test_an_encrypted_key_with_its_pass_phrase_is_presented(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path],
+    encrypted_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("CLIENT_KEY_PASS", PASS_PHRASE)
+    secret_file = tmp_path / "pass"
+    secret_file.write_text(PASS_PHRASE + "\n")
+    reference = {
+        "literal": PASS_PHRASE,
+        "env": "env:CLIENT_KEY_PASS",
+        "file": f"file:{secret_file}",
+    }
+    mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    rule_id = _rule(
+        cli, mtls_server.url_for("/hook"), "--client-cert", str(tls_files["cert"]),
+        "--client-key", str(encrypted_key), "--client-key-password", reference[how],
+    )  # fmt: skip
+    code, err = _emit(cli)
+    assert code == 0, err
+    assert len(mtls_server.log) == 1
+    shown = cli("rule", "show", rule_id, "--json")
+    assert PASS_PHRASE not in shown.out + shown.err
+    if how == "literal":
+        assert json.loads(shown.out)["config"]["client_key_password"] == "********"
+
+
+def test_the_table_takes_a_pass_phrase_too(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path],
+    encrypted_key: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("CLIENT_KEY_PASS", PASS_PHRASE)
+    mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+    _config(
+        config_file,
+        f'[webhook]\nca_bundle = "{tls_files["ca"]}"\nclient_cert = "{tls_files["cert"]}"\n'
+        f'client_key = "{encrypted_key}"\nclient_key_password = "env:CLIENT_KEY_PASS"\n',
+    )
+    _rule(cli, mtls_server.url_for("/hook"))
+    assert cli("config", "check").code == 0
+    code, err = _emit(cli)
+    assert code == 0, err
+
+
+def test_a_pass_phrase_from_an_unset_variable_fails_at_send_time(
+    cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path],
+    encrypted_key: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A reference that only CI sets is accepted when the rule is added; sending without it
+    is a clear, unretried failure."""
+    monkeypatch.delenv("CI_ONLY_PASS", raising=False)
+    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    _rule(
+        cli, mtls_server.url_for("/hook"), "--client-cert", str(tls_files["cert"]),
+        "--client-key", str(encrypted_key), "--client-key-password", "env:CI_ONLY_PASS",
+    )  # fmt: skip
+    code, err = _emit(cli)
+    assert code == 1
+    assert (
+        "client_key_password refers to environment variable CI_ONLY_PASS, which is not set" in err
+    )
+    assert len(mtls_server.log) == 0
+
+
+def _problem_files(tls_files: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    other = trustme.CA().issue_cert("other@example.com")
+    files = {"other_key": tmp_path / "other.key", "junk": tmp_path / "junk.pem"}
+    other.private_key_pem.write_to_path(str(files["other_key"]))
+    files["junk"].write_text("not PEM at all\n")
+    files["encrypted"] = encrypted(tls_files["key"], PASS_PHRASE, tmp_path / "enc.key")
+    return files
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--client-key", "{encrypted}"),
+         "client_key {encrypted} is encrypted: set client_key_password to its pass phrase"
+         " (a literal, env:NAME or file:PATH)"),
+        (("--client-key", "{encrypted}", "--client-key-password", "wrong"),
+         "client_key_password does not decrypt client_key {encrypted}"),
+        ((), "client_cert {cert} holds no private key: set client_key to the file of its key"),
+        (("--client-key", "{other_key}"),
+         "client_key {other_key} is not the private key of client_cert {cert}"),
+        (("--client-key", "{junk}"), "client_key {junk} is not a PEM private key"),
+    ],
+)  # fmt: skip
+def test_a_certificate_that_does_not_load_with_its_key_is_refused_at_rule_add(
+    cli: Cli, config_file: Path, tls_files: dict[str, Path], tmp_path: Path,
+    options: tuple[str, ...], message: str,
+) -> None:  # fmt: skip
+    names = {**{k: str(v) for k, v in _problem_files(tls_files, tmp_path).items()},
+             "cert": str(tls_files["cert"])}  # fmt: skip
+    _config(config_file, "")
+    result = cli(
+        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
+        "--url", "https://hooks.example.com/x", "--client-cert", str(tls_files["cert"]),
+        *(o.format(**names) for o in options),
+    )  # fmt: skip
+    assert result.code == 2, result.err
+    assert result.err == f"quaynotify: error: {message.format(**names)}\n"
+    assert config_file.read_text() == ""
+
+
+def test_config_check_and_send_refuse_a_certificate_without_its_key(
+    cli: Cli, config_file: Path, tls_files: dict[str, Path], mtls_server: HTTPServer
+) -> None:
+    cert = tls_files["cert"]
+    _config(config_file, f'[webhook]\nclient_cert = "{cert}"\n')
+    result = cli("config", "check")
+    assert result.code == 3
+    assert f"[webhook] client_cert {cert} holds no private key" in result.err
+    config_file.write_text(
+        f'[webhook]\nclient_cert = "{cert}"\n[[rule]]\nid = "a"\nrepository = "acme/web"\n'
+        f'event = "repo_push"\nmethod = "webhook"\n'
+        f'config = {{ url = "{mtls_server.url_for("/")}" }}\n'
+    )
+    code, err = _emit(cli)
+    assert code == 1
+    assert "holds no private key" in err
+    assert len(mtls_server.log) == 0
+
+
+def test_a_client_key_without_a_client_cert_is_refused(
+    cli: Cli, config_file: Path, tls_files: dict[str, Path]
+) -> None:
+    _config(config_file, "")
+    result = cli(
+        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
+        "--url", "https://hooks.example.com/x", "--client-key", str(tls_files["key"]),
+    )  # fmt: skip
+    assert result.code == 2
+    assert "client_key (--client-key) is set without client_cert (--client-cert)" in result.err
+    _config(config_file, f'[webhook]\nclient_key = "{tls_files["key"]}"\n')
+    result = cli("config", "check")
+    assert result.code == 3
+    assert "[webhook] client_key is set without [webhook] client_cert" in result.err
+
+
+# OpenSSL prompts on the controlling terminal, so the command runs with one: a fresh process
+# (no threads, unlike pytest) that forks onto a new pseudo-terminal and relays what it shows.
+ON_A_TERMINAL = """\
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+shown, deadline = b"", time.monotonic() + float(sys.argv[1])
+while (left := deadline - time.monotonic()) > 0:
+    if select.select([fd], [], [], left)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+else:
+    os.kill(pid, 9)  # its own child, by id
+sys.stdout.write(shown.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) % 256)
+"""
+
+
+def test_an_encrypted_key_never_makes_openssl_prompt(
+    config_file: Path, tls_files: dict[str, Path], encrypted_key: Path,
+    mtls_server: HTTPServer,
+) -> None:  # fmt: skip
+    import subprocess
+    import sys
+
+    console = str(Path(sys.executable).parent / "quaynotify")
+    config_file.write_text(
+        f'[delivery]\nmax_attempts = 1\n[webhook]\nca_bundle = "{tls_files["ca"]}"\n'
+        f'client_cert = "{tls_files["cert"]}"\nclient_key = "{encrypted_key}"\n'
+        f'[[rule]]\nid = "a"\nrepository = "acme/web"\nevent = "repo_push"\nmethod = "webhook"\n'
+        f'config = {{ url = "{mtls_server.url_for("/hook")}" }}\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", ON_A_TERMINAL, "20", console, "emit", "repo_push", "--repo",
+         "acme/web", "--set", 'updated_tags=["latest"]'],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "pass phrase:" not in proc.stdout.lower(), proc.stdout
+    assert proc.returncode == 1, proc.stdout
+    assert f"client_key {encrypted_key} is encrypted: set client_key_password" in proc.stdout
+    assert len(mtls_server.log) == 0

@@ -83,6 +83,14 @@ def add(
         str | None,
         typer.Option("--client-key", help="webhook: private key (PEM) of --client-cert."),
     ] = None,
+    client_key_password: Annotated[
+        str | None,
+        typer.Option(
+            "--client-key-password",
+            help="webhook: pass phrase of an encrypted --client-key; env:NAME or file:PATH "
+            "keep it out of shell history.",
+        ),
+    ] = None,
     room_id: Annotated[
         str | None, typer.Option("--room-id", help="hipchat: the room number.")
     ] = None,
@@ -150,6 +158,7 @@ def add(
         "template": None if template is None else read_text_arg(template, "--template"),
         "client_cert": client_cert,
         "client_key": client_key,
+        "client_key_password": client_key_password,
         "room_id": room_id,
         "notification_token": notification_token,
         "flow_api_token": flow_api_token,

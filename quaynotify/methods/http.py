@@ -4,11 +4,13 @@ of one run."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,12 +26,13 @@ from quaynotify.methods.base import (
     SendContext,
     Sent,
     mask_url,
+    resolve_secret,
 )
 
 if TYPE_CHECKING:
     import httpx
 
-    from quaynotify.methods.network import Blocklist
+    from quaynotify.methods.blocklist import Blocklist
 
 USER_AGENT = f"quaynotify/{__version__}"
 
@@ -63,11 +66,13 @@ class HttpRequest:
 class TlsSettings:
     """Which CA bundle to trust and which client certificate to present; all None means the
     defaults (the trust of methods/trust.py, no client certificate). Verification is never
-    turned off."""
+    turned off. `client_key_password` is as written (a literal, env:NAME or file:PATH),
+    resolved only when the key is loaded, and never shown."""
 
     ca_bundle: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
+    client_key_password: str | None = field(default=None, repr=False)
 
     def ssl_context(self) -> Any:
         """An ssl.SSLContext for these settings; a DeliveryError when a file is unusable."""
@@ -77,7 +82,9 @@ class TlsSettings:
 
         chosen = trust.choose(self.ca_bundle)
         try:
-            return trust.context(chosen, self.client_cert, self.client_key)
+            return trust.context(chosen, self.client_cert, self.client_key, self._password())
+        except trust.ClientCertError as exc:
+            raise DeliveryError(str(exc), retryable=False) from None
         except (OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise DeliveryError(
@@ -85,6 +92,64 @@ class TlsSettings:
                 f"{self.client_cert}, client_key={self.client_key}): {reason}",
                 retryable=False,
             ) from None
+
+    def client_cert_problem(self) -> str | None:
+        """Why the client certificate and key do not load together (None: they do, or
+        there is none), found without prompting. A pass phrase given as a reference that
+        cannot be resolved now (an env: variable set only in CI) is checked when sending."""
+        if not self.client_cert:
+            return None
+        paths = [p for p in (self.client_cert, self.client_key) if p]
+        try:
+            stamps = tuple(os.stat(os.path.expanduser(p)).st_mtime_ns for p in paths)
+        except OSError:
+            return None  # reported as "no such file" by the caller
+        return _client_cert_problem(
+            self.client_cert, self.client_key, self.client_key_password, stamps
+        )
+
+    def _password(self) -> Callable[[], bytes] | None:
+        if self.client_key_password is None:
+            return None
+        value = self.client_key_password
+
+        def password() -> bytes:
+            return resolve_secret(value, "client_key_password").encode()
+
+        return password
+
+
+class _Unresolved(Exception):
+    """A pass phrase reference that cannot be resolved at validation time."""
+
+
+@functools.lru_cache(maxsize=64)
+def _client_cert_problem(
+    cert: str, key: str | None, password: str | None, stamps: tuple[int, ...]
+) -> str | None:
+    # Cached per files (and their modification times): a run plans every webhook rule, and
+    # most share the [webhook] table's certificate.
+    import ssl
+
+    from quaynotify.methods import trust
+
+    def resolved() -> bytes:
+        try:
+            return resolve_secret(password or "", "client_key_password").encode()
+        except DeliveryError:
+            raise _Unresolved from None
+
+    try:
+        trust.load_client_cert(
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cert, key, resolved if password else None
+        )
+    except trust.ClientCertError as exc:
+        return str(exc)
+    except _Unresolved:
+        return None
+    except OSError as exc:
+        return f"cannot read client_cert {cert} or client_key {key}: {exc.strerror or exc}"
+    return None
 
 
 def default_ssl_context() -> Any:
@@ -123,11 +188,11 @@ class HttpMethod(Method):
 
     def blocklist(self) -> Blocklist | None:
         """[webhook] hostname_blocklist, which every HTTP method keeps to."""
-        from quaynotify.methods import network
+        from quaynotify.methods import blocklist as blocklists
 
         try:
-            return network.blocklist(self.settings)
-        except network.BlocklistError as exc:
+            return blocklists.blocklist(self.settings)
+        except blocklists.BlocklistError as exc:
             raise DeliveryError(str(exc), retryable=False) from None
 
 
@@ -147,6 +212,7 @@ def post_json(
     receiver can use to fill memory. `blocklist` refuses a host before anything is sent."""
     import httpx
 
+    from quaynotify.methods import blocklist as blocklists
     from quaynotify.methods import network
 
     assert ctx.client is not None, "HTTP methods need the shared client"
@@ -163,7 +229,7 @@ def post_json(
                 timeout=ctx.timeout,
             ) as response:
                 _read_prefix(response)
-    except network.Blocked as exc:
+    except blocklists.Blocked as exc:
         raise _refused(str(exc), req) from None
     except httpx.HTTPError as exc:
         raise _transport_error(exc, req, ctx.timeout) from None
@@ -201,7 +267,7 @@ def _read_prefix(response: httpx.Response) -> None:
 def _check_host(blocklist: Blocklist, req: HttpRequest) -> None:
     from urllib.parse import urlsplit
 
-    from quaynotify.methods import network
+    from quaynotify.methods import blocklist as blocklists
 
     try:
         host = urlsplit(req.url).hostname or ""
@@ -209,7 +275,7 @@ def _check_host(blocklist: Blocklist, req: HttpRequest) -> None:
         return  # httpx reports the URL itself
     reason = blocklist.refuses_host(host)
     if reason is not None:
-        raise network.Blocked(reason)
+        raise blocklists.Blocked(reason)
 
 
 def _refused(reason: str, req: HttpRequest) -> DeliveryError:

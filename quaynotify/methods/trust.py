@@ -90,6 +90,10 @@ class KeyPasswordNeeded(Exception):
     """The client key is encrypted and no client_key_password is set."""
 
 
+class ClientCertError(ValueError):
+    """A client certificate and key that do not load together, saying why in words."""
+
+
 def context(
     trust: Trust,
     client_cert: str | None = None,
@@ -97,9 +101,8 @@ def context(
     key_password: Callable[[], bytes] | None = None,
 ) -> ssl.SSLContext:
     """A client context: certificates verified against `trust`, host names checked, and the
-    client certificate loaded. Raises OSError or ssl.SSLError when a file is unusable, and
-    KeyPasswordNeeded for an encrypted key without `key_password` (OpenSSL is never left to
-    ask for it on the terminal)."""
+    client certificate loaded (see load_client_cert). Raises OSError or ssl.SSLError when a
+    file is unusable, ClientCertError when the certificate and key do not go together."""
     import ssl
 
     if trust.platform:
@@ -113,17 +116,64 @@ def context(
         else:
             made.load_verify_locations(cafile=trust.cafile, capath=trust.capath)
     if client_cert:
-        made.load_cert_chain(
-            os.path.expanduser(client_cert),
-            os.path.expanduser(client_key) if client_key else None,
-            password=key_password or _no_password,
-        )
+        load_client_cert(made, client_cert, client_key, key_password)
     return made
+
+
+def load_client_cert(
+    made: ssl.SSLContext,
+    client_cert: str,
+    client_key: str | None,
+    key_password: Callable[[], bytes] | None,
+) -> None:
+    """Load the certificate and its key (from `client_key`, else from the certificate's
+    file) into `made`. OpenSSL is always given a pass phrase callback, so it never prompts
+    on the terminal for an encrypted key (which blocked `emit` and ignored Ctrl-C): without
+    `key_password` the callback refuses. Raises ClientCertError, or OSError for a missing
+    file; whatever `key_password` raises goes through."""
+    import ssl
+
+    certfile = os.path.expanduser(client_cert)
+    keyfile = os.path.expanduser(client_key) if client_key else None
+    try:
+        made.load_cert_chain(certfile, keyfile, password=key_password or _no_password)
+    except KeyPasswordNeeded:
+        raise ClientCertError(
+            f"client_key {client_key or client_cert} is encrypted: set client_key_password"
+            " to its pass phrase (a literal, env:NAME or file:PATH)"
+        ) from None
+    except ssl.SSLError as exc:
+        raise ClientCertError(_why(exc, client_cert, client_key)) from None
 
 
 def _no_password() -> bytes:
     # Called by OpenSSL only for an encrypted key; without a callable it would prompt.
     raise KeyPasswordNeeded
+
+
+def _why(exc: ssl.SSLError, cert: str, key: str | None) -> str:
+    """OpenSSL says "PEM lib" for most of what can be wrong: look at the files to say which."""
+    if exc.reason == "KEY_VALUES_MISMATCH":
+        return f"client_key {key} is not the private key of client_cert {cert}"
+    cert_text = _read(cert)
+    if "-----BEGIN CERTIFICATE-----" not in cert_text:
+        return f"client_cert {cert} is not a PEM certificate"
+    key_text = _read(key) if key else cert_text
+    if "PRIVATE KEY-----" not in key_text:
+        if key:
+            return f"client_key {key} is not a PEM private key"
+        return f"client_cert {cert} holds no private key: set client_key to the file of its key"
+    if "ENCRYPTED" in key_text:
+        return f"client_key_password does not decrypt client_key {key or cert}"
+    return f"cannot load client_cert {cert} with client_key {key or cert}: {exc}"
+
+
+def _read(path: str) -> str:
+    try:
+        with open(os.path.expanduser(path), encoding="ascii", errors="replace") as f:
+            return f.read(1024 * 1024)
+    except OSError:
+        return ""
 
 
 def deferred() -> ssl.SSLContext:

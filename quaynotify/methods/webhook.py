@@ -18,7 +18,14 @@ from quaynotify.methods.base import (
 )
 from quaynotify.methods.http import HttpMethod, HttpRequest, TlsSettings
 
-WEBHOOK_TABLE_KEYS = ("ca_bundle", "client_cert", "client_key", "hostname_blocklist")
+WEBHOOK_TABLE_KEYS = (
+    "ca_bundle",
+    "client_cert",
+    "client_key",
+    "client_key_password",
+    "hostname_blocklist",
+)
+TLS_KEYS = ("client_cert", "client_key", "client_key_password")
 
 
 class Webhook(HttpMethod):
@@ -42,6 +49,12 @@ class Webhook(HttpMethod):
             "private key (PEM) of client_cert, overriding [webhook] client_key",
             required=False,
         ),
+        FieldSpec(
+            "client_key_password",
+            "pass phrase of an encrypted client_key (or env:NAME, file:PATH)",
+            required=False,
+            secret=True,
+        ),
     )
 
     @classmethod
@@ -59,12 +72,18 @@ class Webhook(HttpMethod):
                 "[webhook] hostname_blocklist must be a list of host names, addresses"
                 ' and networks, e.g. ["metadata.internal", "169.254.169.254", "10.0.0.0/8"]'
             )
-        from quaynotify.methods import network
+        from quaynotify.methods import blocklist as blocklists
 
         try:
-            network.blocklist(settings)
-        except network.BlocklistError as exc:
+            blocklists.blocklist(settings)
+        except blocklists.BlocklistError as exc:
             raise ValidationError(str(exc)) from None
+        for key in ("ca_bundle", *TLS_KEYS):
+            if not isinstance(table.get(key, ""), str):
+                shown = "" if key == "client_key_password" else f", got {table[key]!r}"
+                raise ValidationError(f"[webhook] {key} must be a string{shown}")
+        _check_pair(table, "[webhook] ")
+        _check_tls(_tls({}, settings), "[webhook] ")
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
@@ -84,21 +103,21 @@ class Webhook(HttpMethod):
         # they run on the user's machine, where a local receiver is normal: the list is opt-in.
         # A literal address is refused here however it is written; a name's addresses are
         # checked when it is sent to (every HTTP method is).
-        from quaynotify.methods import network
+        from quaynotify.methods import blocklist as blocklists
 
-        blocklist = network.blocklist(ctx.settings)
+        blocklist = blocklists.blocklist(ctx.settings)
         reason = blocklist.refuses_host(parts.hostname) if blocklist else None
         if reason is not None:
             raise ValidationError(
                 f"Invalid webhook URL: refused by [webhook] hostname_blocklist ({reason})"
             )
-        tls = _tls(config, ctx.settings)
-        for key in ("ca_bundle", "client_cert", "client_key"):
-            value = getattr(tls, key)
-            if value and not os.path.isfile(os.path.expanduser(value)):
-                raise ValidationError(f"{key} {value}: no such file")
-        if tls.client_key and not tls.client_cert:
-            raise ValidationError("client_key is set without client_cert: set both")
+        for key in TLS_KEYS:
+            if not isinstance(config.get(key, ""), str):
+                raise ValidationError(f"{key} must be a string (a file name)")
+        # The rule's key and pass phrase go with the rule's certificate: without it they
+        # would be dropped in silence (the table's certificate has a key of its own).
+        _check_pair(config, "")
+        _check_tls(_tls(config, ctx.settings), "")
         template = config.get("template")
         if template:
             if not isinstance(template, str):
@@ -123,13 +142,44 @@ class Webhook(HttpMethod):
         return HttpRequest(url=self.config["url"], body=body, label="webhook")
 
 
+def _check_pair(table: Mapping[str, Any], where: str) -> None:
+    if table.get("client_cert"):
+        return
+    for key in ("client_key", "client_key_password"):
+        if table.get(key):
+            if where:
+                raise ValidationError(
+                    f"{where}{key} is set without {where}client_cert: it would be ignored;"
+                    f" set client_cert too, or remove {key}"
+                )
+            option = key.replace("_", "-")
+            raise ValidationError(
+                f"{key} (--{option}) is set without client_cert (--client-cert): it would be"
+                " ignored; give both, or neither"
+            )
+
+
+def _check_tls(tls: TlsSettings, where: str) -> None:
+    for key in ("ca_bundle", "client_cert", "client_key"):
+        value = getattr(tls, key)
+        if value and not os.path.isfile(os.path.expanduser(value)):
+            raise ValidationError(f"{where}{key} {value}: no such file")
+    problem = tls.client_cert_problem()
+    if problem:
+        raise ValidationError(f"{where}{problem}")
+
+
 def _tls(config: Mapping[str, Any], settings: Mapping[str, Any]) -> TlsSettings:
     """Quay presents its own certificate on HTTPS webhooks; here it is configured in
-    [webhook] client_cert/client_key (or per rule), with an optional private CA bundle."""
+    [webhook] client_cert/client_key (or per rule), with an optional private CA bundle.
+    A rule's certificate comes with the rule's key and pass phrase, the table's with the
+    table's."""
     table = settings.get("webhook", {})
     table = table if isinstance(table, dict) else {}
-    cert = config.get("client_cert") or table.get("client_cert")
-    key = config.get("client_key") if config.get("client_cert") else table.get("client_key")
+    own = config if config.get("client_cert") else table
     return TlsSettings(
-        ca_bundle=table.get("ca_bundle") or None, client_cert=cert or None, client_key=key or None
+        ca_bundle=table.get("ca_bundle") or None,
+        client_cert=own.get("client_cert") or None,
+        client_key=own.get("client_key") or None,
+        client_key_password=own.get("client_key_password") or None,
     )
