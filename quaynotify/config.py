@@ -5,8 +5,6 @@ Editing it in place is configedit.py's."""
 from __future__ import annotations
 
 import math
-import os
-import stat
 import tomllib
 import uuid
 from collections.abc import Container, Mapping, Sequence
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
+from quaynotify.paths import NotAFileError, file_kind, read_file
 
 if TYPE_CHECKING:
     from quaynotify.methods.base import Authorized
@@ -91,51 +90,37 @@ def load(path: Path) -> Config:
     return parse(data, path)
 
 
-_KINDS = (
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def check_regular(path: Path, mode: int) -> None:
     """Refuse anything but a regular file: a FIFO would block forever, /dev/zero never end."""
-    if stat.S_ISREG(mode):
-        return
-    if stat.S_ISDIR(mode):
-        raise ConfigError(f"config {path} is a directory: point --config at a file")
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-    raise ConfigError(f"config {path} is {kind}, not a regular file: point --config at a TOML file")
+    kind = file_kind(mode)
+    if kind is not None:
+        raise _not_regular(path, kind)
+
+
+def _not_regular(path: Path, kind: str) -> ConfigError:
+    if kind == "a directory":
+        return ConfigError(f"config {path} is a directory: point --config at a file")
+    return ConfigError(
+        f"config {path} is {kind}, not a regular file: point --config at a TOML file"
+    )
 
 
 def read_bytes(path: Path) -> bytes | None:
     """The config file's bytes (at most MAX_CONFIG_BYTES), or None when it does not exist."""
     try:
-        check_regular(path, os.stat(path).st_mode)
-        # O_NONBLOCK: should the path become a FIFO after the stat, open() does not wait for
-        # a writer (fstat below then refuses it).
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        data = read_file(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return None
+    except NotAFileError as exc:
+        raise _not_regular(path, exc.kind) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    try:
-        check_regular(path, os.fstat(fd).st_mode)
-        chunks, size = [], 0
-        while size <= MAX_CONFIG_BYTES and (chunk := os.read(fd, 1 << 20)):
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if size > MAX_CONFIG_BYTES:
+    if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(
             f"config {path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: "
             "point --config at the TOML file of your rules"
         )
-    return b"".join(chunks)
+    return data
 
 
 def parse(data: bytes, path: Path) -> Config:

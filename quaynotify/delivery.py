@@ -24,11 +24,8 @@ from quaynotify.methods.base import (
 )
 from quaynotify.methods.http import Clients, HttpMethod
 from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
-from quaynotify.state import Attempt, DeliveryRecord, State
+from quaynotify.state import INTERRUPTED, Attempt, DeliveryRecord, State
 from quaynotify.workers import Stop, run_all
-
-INTERRUPTED = "interrupted"  # a delivery status: stopped by Ctrl-C or SIGTERM, not finished
-
 
 # -- planning -----------------------------------------------------------------------------------
 

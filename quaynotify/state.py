@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import sqlite3
 
 BUSY_TIMEOUT_MS = 60_000
+INTERRUPTED = "interrupted"  # a delivery status: Ctrl-C or SIGTERM came before it finished
 
 _SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS delivery (
@@ -299,7 +300,7 @@ class State:
                 now = time.time()
                 successes: list[tuple[str, float]] = []
                 for d in deliveries:  # in order: the breaker counts consecutive failures
-                    if d.status in ("skipped", "interrupted"):
+                    if d.status in ("skipped", INTERRUPTED):
                         continue
                     if d.ok:
                         successes.append((d.rule_id, now))

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -40,12 +40,6 @@ class Unfinished:
     started: bool
 
 
-@dataclass
-class _Board(Generic[T]):
-    started: list[bool]
-    results: queue.SimpleQueue[tuple[int, T | None]]
-
-
 def run_all(
     work: Callable[[int], T],
     count: int,
@@ -61,7 +55,8 @@ def run_all(
     tasks: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(count):
         tasks.put(index)
-    board: _Board[T] = _Board([False] * count, queue.SimpleQueue())
+    started = [False] * count
+    results: queue.SimpleQueue[tuple[int, T | None]] = queue.SimpleQueue()
 
     def worker() -> None:
         while True:
@@ -70,10 +65,10 @@ def run_all(
             except queue.Empty:
                 return
             if stop is not None and stop.requested.is_set():
-                board.results.put((index, None))  # never started
+                results.put((index, None))  # never started
                 continue
-            board.started[index] = True
-            board.results.put((index, work(index)))
+            started[index] = True
+            results.put((index, work(index)))
 
     for n in range(min(workers, count)):
         threading.Thread(target=worker, name=f"deliver-{n}", daemon=True).start()
@@ -92,7 +87,7 @@ def run_all(
             break
         try:
             # Polling, not blocking: a signal handler runs on this thread between waits.
-            index, result = board.results.get(timeout=wait if stop is not None else None)
+            index, result = results.get(timeout=wait if stop is not None else None)
         except queue.Empty:
             continue
         pending.discard(index)
@@ -101,4 +96,4 @@ def run_all(
         else:
             on_result(index, result)
     gone = sorted(pending | set(not_started))
-    return [Unfinished(i, board.started[i]) for i in gone]
+    return [Unfinished(i, started[i]) for i in gone]

@@ -226,24 +226,8 @@ class Answering(_Acceptor):
     def on_accept(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(HOLD_LIMIT)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
-            conn.sendall(self.response)
+            if b"\r\n\r\n" in Connection(conn, self._stop).read_request():
+                conn.sendall(self.response)
 
 
 # -- hostile receivers: raw sockets that misbehave on purpose -----------------------------------

@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.masking import MASK, remember
@@ -228,23 +228,17 @@ def resolve_secret(value: str, key: str = "value") -> str:
 def _read_secret_file(path: str, key: str) -> str:
     """The text of a regular file of at most MAX_SECRET_BYTES (never a FIFO that would block
     or a device that never ends)."""
-    import stat
+    from quaynotify.paths import NotAFileError, read_file
 
     def failed(reason: str) -> DeliveryError:
         return DeliveryError(f"{key} refers to file {path}: {reason}", retryable=False)
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        data = read_file(path, MAX_SECRET_BYTES)
+    except NotAFileError as exc:
+        raise failed(f"not a regular file (it is {exc.kind})") from None
     except OSError as exc:
         raise failed(exc.strerror or str(exc)) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise failed("not a regular file")
-        data = os.read(fd, MAX_SECRET_BYTES + 1)
-    except OSError as exc:
-        raise failed(exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
     if len(data) > MAX_SECRET_BYTES:
         raise failed(f"larger than {MAX_SECRET_BYTES // 1024} KiB, which no secret is")
     try:
@@ -316,11 +310,6 @@ def unsendable_token(value: str, allowed: re.Pattern[str]) -> bool:
     return (
         bool(value) and not is_reference(value) and value != MASK and not allowed.fullmatch(value)
     )
-
-
-def http_url(value: str) -> SplitResult | None:
-    """The parts of an http(s) URL that can be sent to, else None (see url_problem)."""
-    return urlsplit(value) if url_problem(value) is None else None
 
 
 def url_password(value: str) -> str:

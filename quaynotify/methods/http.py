@@ -10,8 +10,7 @@ import os
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -368,12 +367,3 @@ class Clients:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
-
-
-@contextmanager
-def http_clients(concurrency: int) -> Iterator[Clients]:
-    clients = Clients(concurrency)
-    try:
-        yield clients
-    finally:
-        clients.close()
