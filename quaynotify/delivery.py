@@ -1,31 +1,27 @@
-"""Select the rules an event reaches, deliver to each through THE retry loop (concurrently,
-sharing one HTTP client), journal every attempt and trip the failure breaker."""
+"""Select the rules an event reaches, plan each delivery, make them (fanout.py), journal every
+attempt and trip the failure breaker."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from quaynotify.config import Config, Rule
-from quaynotify.errors import DeliveryError, Interrupted, QuaynotifyError
+from quaynotify.errors import Interrupted, QuaynotifyError
 from quaynotify.eventdata import build_event_data, parse_repository, sample_event_data
 from quaynotify.events import get_event
+from quaynotify.fanout import Planned, deliver, unexpected
 from quaynotify.masking import scrub
 from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import (
-    Method,
     Notification,
     Preview,
-    SendContext,
-    Sent,
 )
-from quaynotify.methods.http import Clients, HttpMethod
-from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
-from quaynotify.state import INTERRUPTED, Attempt, DeliveryRecord, State
-from quaynotify.workers import Stop, run_all
+from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy
+from quaynotify.state import INTERRUPTED, DeliveryRecord, State
+from quaynotify.workers import Stop
 
 # -- planning -----------------------------------------------------------------------------------
 
@@ -41,17 +37,6 @@ class Run:
     clock: Clock = SYSTEM_CLOCK
     progress: Callable[[DeliveryRecord], None] | None = None  # called as each one ends
     stop: Stop | None = None  # set by Ctrl-C or SIGTERM: finish what is in flight, then stop
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One delivery about to be made: a rule, its method (or why it has none), the message."""
-
-    rule: Rule
-    notification: Notification
-    method: Method | None = None
-    problem: str | None = None  # the rule's config no longer validates, or it is disabled
-    skip: bool = False  # disabled by the failure breaker
 
 
 @dataclass(frozen=True)
@@ -205,145 +190,6 @@ def send_extras(config: Config, state: State) -> dict[str, Any]:
     from quaynotify.inbox import Inbox
 
     return {"inbox": Inbox(state)}
-
-
-def deliver(
-    planned: Sequence[Planned],
-    policy: RetryPolicy,
-    *,
-    concurrency: int = 8,
-    deadline: float | None = None,
-    clock: Clock = SYSTEM_CLOCK,
-    on_done: Callable[[DeliveryRecord], None] | None = None,
-    extra: Mapping[str, Any] | None = None,
-    stop: Stop | None = None,
-) -> list[DeliveryRecord]:
-    """Deliver every planned notification, each with its own retry loop, at most
-    `concurrency` at a time. Returns records in the order planned, whatever order they end in.
-    `deadline` is in seconds from now. After `stop` is requested no attempt starts, and what
-    is not done within the grace is recorded as interrupted.
-
-    Whatever one delivery raises is that delivery's failure: no other delivery is affected."""
-    if not planned:
-        return []
-    absolute = None if deadline is None else clock.monotonic() + deadline
-    results: list[DeliveryRecord | None] = [None] * len(planned)
-    progress: list[list[Attempt]] = [[] for _ in planned]  # each one's attempts so far
-    stop_event = None if stop is None else stop.requested
-    clients = Clients(concurrency)
-
-    def one(index: int) -> DeliveryRecord:
-        p = planned[index]
-        try:
-            ctx = SendContext(timeout=policy.timeout, extra=extra or {})
-            return _deliver_one(
-                p, policy, ctx, clients, absolute, clock, stop_event, progress[index].append
-            )
-        except Exception as exc:  # a defect met by one delivery fails that delivery only
-            return replace(_record(p, clock), error=unexpected(exc).message, updated=clock.wall())
-
-    def finished(index: int, record: DeliveryRecord) -> None:
-        record = _scrubbed(record)
-        results[index] = record
-        if on_done:
-            on_done(record)
-
-    unfinished = run_all(one, len(planned), workers=concurrency, on_result=finished, stop=stop)
-    for left in unfinished:
-        p = planned[left.index]
-        attempts = tuple(progress[left.index])
-        if left.started:
-            error = f"interrupted during attempt {len(attempts) + 1}: the receiver may have it"
-        else:
-            error = "interrupted before the first attempt"
-        finished(
-            left.index,
-            replace(
-                _record(p, clock),
-                status=INTERRUPTED,
-                error=error,
-                attempts=attempts,
-                updated=clock.wall(),
-            ),
-        )
-    if not unfinished:
-        # With threads still in flight a close could wait on them: the process is ending.
-        clients.close()
-    return [r for r in results if r is not None]
-
-
-def unexpected(exc: BaseException) -> DeliveryError:
-    """What a method raised that is not a DeliveryError (a library's exception for a value
-    it cannot send): a failure of this delivery that retrying cannot help."""
-    reason = " ".join(str(exc).split())
-    return DeliveryError(
-        f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__, retryable=False
-    )
-
-
-def _record(p: Planned, clock: Clock) -> DeliveryRecord:
-    n = p.notification
-    return DeliveryRecord(
-        id=n.delivery_id,
-        event=n.event,
-        repository=n.repository,
-        rule_id=p.rule.id,
-        method=p.rule.method,
-        status="failed",
-        data=dict(n.data),
-        performer=n.performer,
-        created=clock.wall(),
-    )
-
-
-def _scrubbed(record: DeliveryRecord) -> DeliveryRecord:
-    """The record with every known secret masked in its messages, before it is journaled
-    or shown: a library's message may repeat a token it was handed."""
-    attempts = tuple(replace(a, message=scrub(a.message)) for a in record.attempts)
-    error = None if record.error is None else scrub(record.error)
-    return replace(record, error=error, attempts=attempts)
-
-
-def _deliver_one(
-    p: Planned,
-    policy: RetryPolicy,
-    ctx: SendContext,
-    clients: Clients,
-    deadline: float | None,
-    clock: Clock,
-    stop: threading.Event | None = None,
-    on_attempt: Callable[[Attempt], None] | None = None,
-) -> DeliveryRecord:
-    n = p.notification
-    base = _record(p, clock)
-    if p.method is None:
-        return replace(base, status="skipped" if p.skip else "failed", error=p.problem)
-    method = p.method
-    if isinstance(method, HttpMethod):
-        try:
-            ctx = replace(ctx, client=clients.get(method.tls()))
-        except DeliveryError as exc:
-            return replace(base, error=exc.message, updated=clock.wall())
-
-    def send(timeout: float) -> Sent:
-        try:
-            return method.send(n, replace(ctx, timeout=timeout))
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            raise unexpected(exc) from None
-
-    tried = attempt_with_retries(
-        send, policy, deadline=deadline, clock=clock, stop=stop, on_attempt=on_attempt
-    )
-    status = "succeeded" if tried.error is None else "failed"
-    return replace(
-        base,
-        status=INTERRUPTED if tried.interrupted else status,
-        error=tried.error,
-        attempts=tried.attempts,
-        updated=clock.wall(),
-    )
 
 
 def preview(planned: Sequence[Planned]) -> list[Preview]:

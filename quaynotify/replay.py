@@ -11,6 +11,7 @@ from typing import Any
 from quaynotify import delivery
 from quaynotify.config import Config
 from quaynotify.errors import UsageError
+from quaynotify.fanout import Planned
 from quaynotify.inputs import loads
 from quaynotify.state import DeliveryRecord, State
 
@@ -41,7 +42,7 @@ def journaled(
 class Plan:
     """Deliveries ready for `delivery.execute`, and what could not be planned."""
 
-    planned: list[delivery.Planned]
+    planned: list[Planned]
     problems: list[str]
 
 
@@ -50,7 +51,7 @@ def plan_records(config: Config, state: State, records: Sequence[DeliveryRecord]
     delivery id so that receivers can de-duplicate."""
     rules = {r.id: r for r in config.rules}
     problems: list[str] = []
-    planned: list[delivery.Planned] = []
+    planned: list[Planned] = []
     chosen = [rules[r.rule_id] for r in records if r.rule_id in rules]
     disabled = delivery.disabled_rules(state, chosen)
     for record in records:
@@ -127,7 +128,7 @@ def parse_stream(text: str, source: str) -> list[StreamEvent]:
 def plan_stream(config: Config, state: State, events: Sequence[StreamEvent], source: str) -> Plan:
     """Every event of a stream, planned to share one pool. Every event is checked before
     anything is sent, so a typo on line 900 does not leave 899 half-sent."""
-    planned: list[delivery.Planned] = []
+    planned: list[Planned] = []
     prepared = []
     for e in events:
         try:

@@ -14,7 +14,7 @@ import pytest
 from receivers import Receiver
 
 from quaynotify.config import Rule
-from quaynotify.delivery import Planned, deliver
+from quaynotify.fanout import Planned, deliver
 from quaynotify.methods.base import Method, Notification, Preview, RuleContext, SendContext, Sent
 from quaynotify.retry import RetryPolicy
 
