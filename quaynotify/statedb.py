@@ -1,0 +1,149 @@
+"""The state database file: created 0600, its schema migrated in order, one process at a
+time, and a database written by a newer quaynotify refused. What is stored in it is state.py's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from quaynotify.errors import StateError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA_1 = """
+CREATE TABLE IF NOT EXISTS delivery (
+    id          TEXT PRIMARY KEY,
+    created     REAL NOT NULL,
+    updated     REAL NOT NULL,
+    event       TEXT NOT NULL,
+    repository  TEXT NOT NULL,
+    rule_id     TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    error       TEXT,
+    performer   TEXT,
+    data        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_updated ON delivery (updated);
+CREATE INDEX IF NOT EXISTS delivery_rule ON delivery (rule_id, created);
+CREATE TABLE IF NOT EXISTS attempt (
+    delivery_id TEXT NOT NULL REFERENCES delivery (id) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,
+    started     REAL NOT NULL,
+    duration    REAL NOT NULL,
+    ok          INTEGER NOT NULL,
+    status      INTEGER,
+    message     TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, number)
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    repository  TEXT,
+    delivery_id TEXT,
+    metadata    TEXT NOT NULL,
+    created     REAL NOT NULL,
+    dismissed   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbox_target ON inbox (target_kind, target, created);
+CREATE TABLE IF NOT EXISTS authorized_email (
+    repository   TEXT NOT NULL,
+    email        TEXT NOT NULL,
+    code         TEXT NOT NULL UNIQUE,
+    confirmed    INTEGER NOT NULL DEFAULT 0,
+    created      REAL NOT NULL,
+    confirmed_at REAL,
+    PRIMARY KEY (repository, email)
+);
+CREATE TABLE IF NOT EXISTS rule_health (
+    rule_id     TEXT PRIMARY KEY,
+    failures    INTEGER NOT NULL DEFAULT 0,
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    updated     REAL NOT NULL
+);
+"""
+# The migrations, in order: MIGRATIONS[n] takes a database from schema version n (PRAGMA
+# user_version; 0 is a new, empty file) to n + 1. Each is applied once; a database from a newer
+# quaynotify (a higher version) is refused, never taken back to this one's.
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the state database at `path`, created 0600 and migrated to this
+    version's schema first if need be; a StateError when it cannot be, or is newer."""
+    import sqlite3
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # It holds event data and pending e-mail codes: created 0600 whatever the umask
+        # (SQLite would make it 0644), and SQLite gives -wal and -shm the file's mode.
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            if _version(path, conn) < SCHEMA_VERSION:
+                _create(path, conn)
+        except StateError:
+            conn.close()
+            raise
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except (sqlite3.Error, OSError) as exc:
+        raise StateError(
+            f"cannot open the state database {path}: {exc}: "
+            "check the path, or point --state-dir at a writable directory"
+        ) from exc
+    return conn
+
+
+def _version(path: Path, conn: sqlite3.Connection) -> int:
+    """The database's schema version; a StateError when a newer quaynotify wrote it."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"the state database {path} was written by a newer quaynotify (schema "
+            f"version {version}; this one knows up to {SCHEMA_VERSION}): upgrade "
+            "quaynotify, or point --state-dir at another directory"
+        )
+    return version
+
+
+def _create(path: Path, conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema, one process at a time: switching a new database to
+    WAL does not wait on SQLite's busy timeout, so twenty processes starting at once would
+    see "database is locked". An exclusive lock file beside the database orders them."""
+    import fcntl
+
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _version(path, conn) < SCHEMA_VERSION:
+            _migrate(path, conn)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _migrate(path: Path, conn: sqlite3.Connection) -> None:
+    # WAL lets many processes read while one writes; the mode is stored in the file.
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again inside the transaction: another process may have migrated it.
+        for version in range(_version(path, conn), SCHEMA_VERSION):
+            # executescript() would commit our transaction: run the statements one by one.
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
