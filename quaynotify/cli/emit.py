@@ -10,6 +10,7 @@ import typer
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
 from quaynotify.cli.interrupt import graceful
+from quaynotify.cli.views import delivery_view, detail
 from quaynotify.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -284,38 +285,3 @@ def _report_previews(out: Output, outcome: Outcome) -> int:
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing would be sent")
     return int(ExitCode.OK)
-
-
-def detail(d: Any) -> str:
-    if d.error:
-        return str(d.error)
-    return d.attempts[-1].message if d.attempts else ""
-
-
-def delivery_view(d: Any, *, with_attempts: bool = True) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": d.id,
-        "event": d.event,
-        "repository": d.repository,
-        "rule_id": d.rule_id,
-        "method": d.method,
-        "status": d.status,
-        "error": d.error,
-        "performer": d.performer,
-        "created": d.created,
-        "updated": d.updated,
-        "attempt_count": len(d.attempts),
-    }
-    if with_attempts:
-        view["attempts"] = [
-            {
-                "number": a.number,
-                "started": a.started,
-                "duration": round(a.duration, 6),
-                "ok": a.ok,
-                "status": a.status,
-                "message": a.message,
-            }
-            for a in d.attempts
-        ]
-    return view

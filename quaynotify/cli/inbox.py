@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from quaynotify.cli.common import JsonOption, globals_of
+from quaynotify.cli.views import when
 
 if TYPE_CHECKING:
     from quaynotify.inbox import Inbox, InboxRecord
@@ -64,7 +64,7 @@ def inbox(
         return
     columns = ["ID", "CREATED", "KIND", "REPOSITORY", "MESSAGE"]
     rows: list[list[Any]] = [
-        [r.id, _when(r.created), r.kind, r.repository or "", r.message] for r in records
+        [r.id, when(r.created), r.kind, r.repository or "", r.message] for r in records
     ]
     if all_:
         columns.append("DISMISSED")
@@ -94,7 +94,7 @@ def show(
     out.fields(
         [
             ("id", r.id),
-            ("created", _when(r.created)),
+            ("created", when(r.created)),
             ("kind", r.kind),
             ("message", r.message),
             ("repository", r.repository or ""),
@@ -145,10 +145,6 @@ def _who(user: str | None) -> str:
         raise UsageError(
             "cannot tell whose notifications to show: pass --user NAME or set QUAYNOTIFY_USER"
         ) from None
-
-
-def _when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
 
 
 def view(r: InboxRecord) -> dict[str, Any]:

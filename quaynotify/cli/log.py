@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
+from quaynotify.cli.views import when
 
 app = typer.Typer()
 
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="log")
-
-
-def _when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
 
 
 @app.callback(invoke_without_command=True)
@@ -48,7 +44,7 @@ def log(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from quaynotify.cli.emit import delivery_view, detail
+    from quaynotify.cli.views import delivery_view, detail
     from quaynotify.events import get_event
 
     g = globals_of(ctx)
@@ -72,7 +68,7 @@ def log(
         [
             [
                 d.id,
-                _when(d.updated),
+                when(d.updated),
                 d.event,
                 d.repository,
                 d.method,
@@ -95,7 +91,7 @@ def show(
 
     Example: quaynotify log show 3f2a
     """
-    from quaynotify.cli.emit import delivery_view
+    from quaynotify.cli.views import delivery_view
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -122,7 +118,7 @@ def show(
         [
             [
                 a.number,
-                _when(a.started),
+                when(a.started),
                 f"{a.duration:.3f}s",
                 "yes" if a.ok else "no",
                 a.status or "",

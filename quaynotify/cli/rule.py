@@ -8,10 +8,10 @@ import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
+from quaynotify.cli.views import rule_view, status
 
 if TYPE_CHECKING:
     from quaynotify.config import Rule
-    from quaynotify.output import Output
     from quaynotify.state import RuleHealth
 
 app = typer.Typer(
@@ -378,26 +378,3 @@ def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:
     if not rules or not state.exists():
         return {}  # nothing has been delivered yet: do not create the database to say so
     return state.health([r.id for r in rules])
-
-
-def status(rule: Rule, health: RuleHealth | None) -> str:
-    if not rule.enabled:
-        return "disabled"
-    if health is not None and health.disabled:
-        return f"disabled ({health.failures} failed)"
-    return "enabled"
-
-
-def rule_view(rule: Rule, health: RuleHealth | None, out: Output) -> dict[str, Any]:
-    """Quay's notification view (to_dict), plus repository and enabled."""
-    return {
-        "uuid": rule.id,
-        "title": rule.title,
-        "event": rule.event,
-        "method": rule.method,
-        "config": out.mask_config(rule.method, rule.config),
-        "event_config": dict(rule.event_config),
-        "number_of_failures": health.failures if health else 0,
-        "repository": rule.repository,
-        "enabled": rule.enabled and not (health is not None and health.disabled),
-    }
