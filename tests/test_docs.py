@@ -70,6 +70,17 @@ def test_ci_runs_the_readmes_test_command_verbatim() -> None:
     assert test in ci.splitlines()
 
 
+def test_ci_enforces_lint_format_and_types_as_the_readme_says() -> None:
+    lint = next(
+        line
+        for block in code_blocks(README)
+        for line in block.splitlines()
+        if "ruff check" in line and "mypy" in line
+    )
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert lint.strip() in ci.splitlines()
+
+
 def test_readme_states_the_exit_codes_the_cli_uses() -> None:
     from quaynotify.errors import ExitCode
 
