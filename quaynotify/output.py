@@ -19,13 +19,19 @@ PROGRESS_THRESHOLD = 5  # fewer deliveries than this finish before a bar is wort
 # Control characters (C0, DEL, C1) in data would reach the terminal and drive it: retitle the
 # window, clear the screen, rewrite a line. Every human-readable output shows them as Python's
 # repr does (ESC as the four characters \x1b, a tab as \t), so they are visible and inert.
+# Bidirectional controls reorder what a line shows (a title that displays as something else):
+# they are shown as \u escapes too.
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
-_ESCAPES = {c: _SHORT.get(chr(c), f"\\x{c:02x}") for c in _CONTROLS}
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = {c: _SHORT.get(chr(c), f"\\x{c:02x}") for c in _CONTROLS} | {
+    c: f"\\u{c:04x}" for c in _BIDI
+}
 _ESCAPES_KEEPING_LAYOUT = {c: e for c, e in _ESCAPES.items() if chr(c) not in "\t\n"}
-# JSON escapes C0 itself; DEL and C1 are legal raw in a JSON string, so they get \u escapes:
+# JSON escapes C0 itself; DEL, C1 and bidi controls are legal raw in a JSON string, so they get
+# \u escapes:
 # the document decodes to the same values.
-_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in _CONTROLS if c >= 0x7F}
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in [*_CONTROLS, *_BIDI] if c >= 0x7F}
 
 
 def _color_wanted(stream: TextIO) -> bool | None:

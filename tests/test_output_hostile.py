@@ -174,6 +174,20 @@ def test_json_is_exact_and_escapes_every_control_character(
         assert PERFORMER in {d["performer"] for d in document}
 
 
+def test_bidirectional_controls_cannot_reorder_what_a_line_shows(
+    cli: Cli, config_file: Path
+) -> None:
+    title = "invoice\u202egpj.exe\u2066x\u2069"  # shows as "invoiceexe.jpg..." when raw
+    config_file.write_text(
+        f'[[rule]]\nid = "b"\nrepository = "acme/web"\nevent = "repo_push"\n'
+        f'method = "webhook"\ntitle = "{title}"\nconfig = {{ url = "http://127.0.0.1:9/" }}\n'
+    )
+    (row,) = cli("rule", "list").lines
+    assert row.split("\t")[5] == r"invoice\u202egpj.exe\u2066x\u2069"
+    shown = cli("rule", "list", "--json").out
+    assert "\u202e" not in shown and json.loads(shown)[0]["title"] == title
+
+
 # -- any delivery status ------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from quaynotify.methods.base import (
     mask_url,
     resolve_secret,
 )
+from quaynotify.output import visible
 
 if TYPE_CHECKING:
     import httpx
@@ -234,7 +235,7 @@ def post_json(
         raise _transport_error(exc, req, ctx.timeout) from None
     status = response.status_code
     if 200 <= status < 300:
-        return Sent(status, f"{status} {printable(response.reason_phrase)}".strip())
+        return Sent(status, f"{status} {visible(response.reason_phrase)}".strip())
     where = f"{req.label} to url: {req.display_url}"  # built only on failure: it masks
     if 300 <= status < 400:
         location = response.headers.get("location", "")
@@ -285,15 +286,6 @@ def _refused(reason: str, req: HttpRequest) -> DeliveryError:
     )
 
 
-def printable(text: str) -> str:
-    """`text` with control characters written as escapes (\\x1b), so that a receiver's
-    reason phrase cannot drive the terminal it is shown on, or break a line of output."""
-    return "".join(
-        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
-        for c in text
-    )
-
-
 def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> DeliveryError:
     import httpx
 
@@ -301,10 +293,10 @@ def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> Delive
     if isinstance(exc, httpx.TimeoutException):
         return DeliveryError(f"timed out after {timeout:g}s: {where}", transient=True)
     if isinstance(exc, httpx.TransportError):
-        reason = _scrub(printable(str(exc) or type(exc).__name__), req)
+        reason = _scrub(visible(str(exc) or type(exc).__name__), req)
         return DeliveryError(f"{reason}: {where}", transient=True)
     # e.g. an invalid URL caught late
-    return DeliveryError(f"{_scrub(printable(str(exc)), req)}: {where}", retryable=False)
+    return DeliveryError(f"{_scrub(visible(str(exc)), req)}: {where}", retryable=False)
 
 
 def _scrub(message: str, req: HttpRequest) -> str:
