@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ _BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 _ESCAPES = {c: _SHORT.get(chr(c), f"\\x{c:02x}") for c in _CONTROLS} | {
     c: f"\\u{c:04x}" for c in _BIDI
 }
+_UNSAFE = re.compile("[" + "".join(f"\\u{c:04x}" for c in sorted(_ESCAPES)) + "]")
 _ESCAPES_KEEPING_LAYOUT = {c: e for c, e in _ESCAPES.items() if chr(c) not in "\t\n"}
 # JSON escapes C0 itself; DEL, C1 and bidi controls are legal raw in a JSON string, so they get
 # \u escapes:
@@ -200,7 +202,10 @@ def visible(text: str, *, keep_layout: bool = False) -> str:
     """`text` with every control character replaced by its visible escape (ESC becomes the
     four characters \\x1b); with `keep_layout`, tabs and newlines stay as they are. Every
     known secret is masked first: whatever is shown passes through here."""
-    return scrub(text).translate(_ESCAPES_KEEPING_LAYOUT if keep_layout else _ESCAPES)
+    text = scrub(text)
+    if not _UNSAFE.search(text):  # nearly every cell: one scan in C, no translation
+        return text
+    return text.translate(_ESCAPES_KEEPING_LAYOUT if keep_layout else _ESCAPES)
 
 
 def one_line(message: str) -> str:

@@ -9,9 +9,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from quaynotify.errors import Interrupted
-from quaynotify.workers import Stop
+
+if TYPE_CHECKING:  # loaded by the commands that deliver, not by every command
+    from quaynotify.workers import Stop
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _run: Stop | None = None
@@ -41,6 +44,8 @@ def handled() -> Iterator[None]:
 @contextmanager
 def graceful() -> Iterator[Stop]:
     """A delivery run's stop request, set by the signals while the run lasts."""
+    from quaynotify.workers import Stop
+
     global _run
     stop = _run = Stop()
     try:
