@@ -105,4 +105,14 @@ def _event_data(
     namespace, name = parse_repository(repository)
     subpage = event.subpage(own)
     data = common_fields(namespace, name, hostname=hostname, scheme=scheme, subpage=subpage)
-    return data | own  # as in Quay, a field overrides a common key of the same name
+    given = own.get("repository", repository)
+    if given != repository:
+        # The journal, the rules chosen and the payload must name one repository. Other
+        # common keys may be overridden, as in Quay (a build's own `namespace`, a homepage
+        # pointing at the CI job).
+        raise UsageError(
+            f"field 'repository' is {given!r}, but the event is for {repository}: the"
+            " repository comes from --repo; drop it from --set/--data, or give --repo the"
+            " repository meant"
+        )
+    return data | own

@@ -737,6 +737,24 @@ CASES: dict[str, Case] = {
         + DEEPISH.encode()
         + b"}}\n",
     ),
+    "set-repository-other/emit": Case(
+        (*EMIT, *TAGS, "--set", "repository=other/repo"),
+        USAGE,
+        "field 'repository' is 'other/repo', but the event is for acme/web: the repository"
+        " comes from --repo",
+    ),
+    "data-repository-other/emit": Case(
+        (*EMIT, "--data", '{"updated_tags": ["a"], "repository": "other/repo"}'),
+        USAGE,
+        "field 'repository' is 'other/repo', but the event is for acme/web",
+    ),
+    "from-repository-other/replay": Case(
+        ("replay", "--from", "-"),
+        USAGE,
+        "field 'repository' is 'other/repo', but the event is for acme/web",
+        stdin=b'{"event": "repo_push", "repository": "acme/web", "data": '
+        b'{"updated_tags": ["a"], "repository": "other/repo"}}\n',
+    ),
     "missing-required-field": Case(EMIT, USAGE, "repo_push needs field 'updated_tags'"),
     "bad-repository/emit": Case(
         ("emit", "repo_push", "--repo", "acme/web/x", *TAGS), USAGE, "exactly one '/'"

@@ -275,6 +275,18 @@ def test_a_field_overrides_a_common_key_in_place(
     assert request.get_data() == json.dumps(expected).encode()
 
 
+def test_repeating_the_repository_is_no_override(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    hook("repo_push")
+    result = cli("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]',
+                 "--set", "repository=acme/web", "--json")  # fmt: skip
+    assert result.code == 0, result.err
+    (request,) = received(httpserver)
+    assert json.loads(request.get_data())["repository"] == "acme/web"
+    assert json.loads(result.out)["deliveries"][0]["repository"] == "acme/web"
+
+
 def test_non_ascii_is_escaped_as_python_json_dumps_does(
     cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
 ) -> None:
