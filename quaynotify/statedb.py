@@ -78,8 +78,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to the state database at `path`, created 0600 and migrated to this
-    version's schema first if need be; a StateError when it cannot be, or is newer."""
+    version's schema first if need be; a StateError when it cannot be, or is newer. In a
+    directory that cannot be written (a read-only mount of a CI cache, say), an existing
+    database is opened read-only: reading commands work, writing ones fail with one line."""
     import sqlite3
+
+    if path.is_file() and not os.access(path.parent, os.W_OK):
+        return _read_only(path)
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -101,6 +106,26 @@ def connect(path: Path) -> sqlite3.Connection:
             f"cannot open the state database {path}: {exc}: "
             "check the path, or point --state-dir at a writable directory"
         ) from exc
+    return conn
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    import sqlite3
+
+    # Reading a WAL database needs its -wal and -shm files, which cannot be created here: with
+    # no -wal the last writer checkpointed and left, and the file alone is the whole database.
+    wal = path.with_name(f"{path.name}-wal").exists()
+    uri = f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        if _version(path, conn) < SCHEMA_VERSION:
+            conn.close()
+            raise StateError(
+                f"the state database {path} is in a read-only directory and needs upgrading to "
+                "this quaynotify's schema: run any command once where it can be written"
+            )
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot open the state database {path} read-only: {exc}") from exc
     return conn
 
 

@@ -6,6 +6,8 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -325,3 +327,73 @@ def test_the_state_files_are_created_private_in_a_directory_that_already_existed
         "state.db-shm": 0o600,
         ".state.db.lock": 0o600,
     }
+
+
+# -- a state directory that cannot be written ---------------------------------------------------
+
+CONSOLE = str(Path(sys.executable).parent / "quaynotify")
+
+
+@pytest.fixture
+def read_only_mount(tmp_path: Path) -> Any:
+    """`mount(src, writable)`: a read-only bind mount of directory `src` (nothing can be created
+    in it, not even by root), with the files named in `writable` bound writable on top: a
+    directory its user cannot write, holding a database file they can. Skipped where bind
+    mounts are not allowed."""
+    mounted: list[Path] = []
+
+    def run(*args: str) -> None:
+        done = subprocess.run(["mount", *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"no bind mounts here: {done.stderr.strip()}")
+        mounted.append(Path(args[-1]))
+
+    def mount(src: Path, writable: tuple[str, ...] = ()) -> Path:
+        target = tmp_path / "read-only"
+        target.mkdir()
+        run("--bind", str(src), str(target))
+        run("-o", "remount,bind,ro", str(src), str(target))
+        for name in writable:
+            run("--bind", str(src / name), str(target / name))
+        return target
+
+    yield mount
+    for target in reversed(mounted):  # lazily: the in-process commands may hold the database
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+def test_reading_commands_work_in_a_read_only_state_dir(
+    cli: Cli, config_file: Path, state_dir: Path, read_only_mount: Any
+) -> None:
+    config_file.write_text(
+        '[[rule]]\nid = "q1"\nrepository = "acme/web"\nevent = "repo_push"\n'
+        'method = "quay_notification"\nconfig = { target = "user:alice" }\n'
+    )
+    # In a process of its own: a writer that has ended leaves no -wal or -shm file, and a
+    # reader must then do without creating them.
+    emitted = subprocess.run(
+        [CONSOLE, "emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]'],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert emitted.returncode == 0, emitted.stderr
+    assert sorted(p.name for p in state_dir.iterdir()) == [".state.db.lock", "state.db"]
+    ro = read_only_mount(state_dir, ("state.db",))
+    with pytest.raises(OSError, match="Read-only file system"):
+        (ro / "new").touch()
+    at = ("--state-dir", str(ro))
+    (delivery,) = json.loads(cli(*at, "log", "--json").out)
+    (record,) = json.loads(cli(*at, "inbox", "--user", "alice", "--json").out)
+    for args in (
+        ("log",), ("log", "show", delivery["id"]), ("inbox", "--user", "alice"),
+        ("inbox", "show", record["id"]), ("email", "list"), ("rule", "list"),
+        ("rule", "show", "q1"),
+    ):  # fmt: skip
+        result = cli(*at, *args)
+        assert result.code == 0, (args, result.err)
+        assert "readonly" not in result.err
+    assert delivery["id"] in cli(*at, "log").out
+    # Writing there is one line, exit 3, and the journal is as it was.
+    reset = cli(*at, "rule", "reset", "q1")
+    assert reset.code == 3 and reset.err.count("\n") == 1, reset.err
+    assert reset.err.startswith("quaynotify: error: cannot write the state database")
+    assert json.loads(cli(*at, "log", "--json").out) == [delivery]
