@@ -18,7 +18,7 @@ import pytest
 from receivers import Receiver
 
 from quaynotify.inputs import MAX_DATA_BYTES
-from quaynotify.state import State
+from quaynotify.store.state import State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

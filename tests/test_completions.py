@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from quaynotify import shellfiles
-from quaynotify.events import EVENTS
+from quaynotify.catalogue.events import EVENTS
 from quaynotify.methods import METHODS
+from quaynotify.tools import shellfiles
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the virtualenv's bin: the `quaynotify` console script
@@ -324,7 +324,7 @@ def test_zsh_completes_a_rule_id_from_the_config_given_with_config(
 def test_checked_in_script_is_fresh(shell: str) -> None:
     path = shellfiles.COMPLETIONS[shell]
     assert (ROOT / path).read_text(encoding="utf-8") == shellfiles.completion_script(shell), (
-        f"{path} is stale: run `python -m quaynotify.shellfiles` and commit the result"
+        f"{path} is stale: run `python -m quaynotify.tools.shellfiles` and commit the result"
     )
 
 

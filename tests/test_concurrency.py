@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from receivers import Hanging, Received, Receiver, Resetting
 
-from quaynotify import config as cfg
-from quaynotify.state import State
+from quaynotify.config import load as cfg
+from quaynotify.store.state import State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from quaynotify.config import Rule
-from quaynotify.configedit import add_rule, remove_rules, set_enabled
+from quaynotify.config.edit import add_rule, remove_rules, set_enabled
+from quaynotify.config.load import Rule
 
 A = "aaaaaaaa-0000-4000-8000-000000000001"
 B = "bbbbbbbb-0000-4000-8000-000000000002"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import typer
 
+from quaynotify.catalogue.events import EVENTS
 from quaynotify.cli.app import app
-from quaynotify.events import EVENTS
 from quaynotify.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent

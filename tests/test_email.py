@@ -22,15 +22,15 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from quaynotify.emailauth import authorizations, checker, confirm, verification_mail
+from quaynotify.catalogue.data import build_event_data
+from quaynotify.catalogue.events import get_event
 from quaynotify.errors import ConfigError, DeliveryError, ExitCode, ValidationError
-from quaynotify.eventdata import build_event_data
-from quaynotify.events import get_event
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.email import NOT_AUTHORIZED, Email
 from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
-from quaynotify.render import messages
-from quaynotify.state import State
+from quaynotify.render.messages import messages
+from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
+from quaynotify.store.state import State
 from tests.conftest import Cli, Result
 
 # aiosmtpd warns when AUTH is allowed without STARTTLS; the ssl variant is all TLS from the start.
@@ -801,7 +801,7 @@ def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: P
     assert msg["Message-ID"] and parsedate_to_datetime(msg["Date"])
     assert msg["X-Quaynotify-Delivery-Id"] == delivery.id
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    # the parts are quaynotify.render's messages for the event, as they are
+    # the parts are quaynotify.render.messages's messages for the event, as they are
     rendered = messages("repo_push", data, performer=None, hostname="quay.io", scheme="https")
     assert received.part("plain") == rendered.text + "\n"
     assert received.part("html") == rendered.html + "\n"

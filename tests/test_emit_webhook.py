@@ -14,7 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
-from quaynotify.events import EVENTS
+from quaynotify.catalogue.events import EVENTS
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from quaynotify.errors import ExitCode, UsageError, ValidationError
-from quaynotify.eventdata import (
+from quaynotify.catalogue.data import (
     build_event_data,
     common_fields,
     parse_repository,
     sample_event_data,
 )
-from quaynotify.events import EVENTS, LEVELS, get_event
-from quaynotify.filters import PRIORITIES, priority_index
+from quaynotify.catalogue.events import EVENTS, LEVELS, get_event
+from quaynotify.catalogue.filters import PRIORITIES, priority_index
+from quaynotify.errors import ExitCode, UsageError, ValidationError
 
 HOST = {"hostname": "quay.example.com", "scheme": "https"}
 BUILD_ID = "8c5e3b4a-1f2d-4e6b-9a7c-0d1e2f3a4b5c"
@@ -967,24 +967,25 @@ def test_importing_the_catalogue_loads_only_the_standard_library() -> None:
     code = (
         "import sys, json\n"
         "before = set(sys.modules)\n"
-        "import quaynotify.events\n"
+        "import quaynotify.catalogue.events\n"
         "print(json.dumps(sorted(set(sys.modules) - before)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     loaded = json.loads(out)
-    assert "quaynotify.events" in loaded
+    assert "quaynotify.catalogue.events" in loaded
     outside = [
         m
         for m in loaded
         if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] != "quaynotify"
     ]
     assert outside == []
-    assert [m for m in loaded if m.startswith("quaynotify")] == [
+    assert sorted(m for m in loaded if m.startswith("quaynotify")) == [
         "quaynotify",
+        "quaynotify.catalogue",
+        "quaynotify.catalogue.events",
+        "quaynotify.catalogue.filters",
         "quaynotify.errors",
-        "quaynotify.events",
-        "quaynotify.filters",
     ]
     assert "difflib" not in loaded  # imported only for an unknown event's suggestion

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from quaynotify.errors import ValidationError
-from quaynotify.inbox import Inbox
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.quay_notification import QuayNotification
-from quaynotify.state import State
+from quaynotify.services.inbox import Inbox
+from quaynotify.store.state import State
 from tests.conftest import Cli, Result
 
 PEOPLE = """\

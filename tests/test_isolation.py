@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from receivers import Receiver
 
-from quaynotify.config import Rule
-from quaynotify.fanout import Planned, deliver
+from quaynotify.config.load import Rule
+from quaynotify.delivery.retry import RetryPolicy
+from quaynotify.delivery.run import Planned, deliver
 from quaynotify.methods.base import Method, Notification, Preview, RuleContext, SendContext, Sent
-from quaynotify.retry import RetryPolicy
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from quaynotify.state import State
+from quaynotify.store.state import State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

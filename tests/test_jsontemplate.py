@@ -1,4 +1,4 @@
-"""Tests for quaynotify.jsontemplate: Quay's `${jsonpath}` webhook body templates."""
+"""Tests for quaynotify.render.jsontemplate: Quay's `${jsonpath}` webhook body templates."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from quaynotify.errors import ExitCode, QuaynotifyError, ValidationError
-from quaynotify.jsontemplate import (
+from quaynotify.render.jsontemplate import (
     TemplateApplyError,
     TemplateParseError,
     parse,
@@ -356,7 +356,7 @@ def test_apply_does_not_change_template_or_data() -> None:
 
 def test_import_does_not_load_jsonpath() -> None:
     code = (
-        "import sys, quaynotify.jsontemplate\n"
+        "import sys, quaynotify.render.jsontemplate\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsonpath_ng', 'ply')))\n"
     )
     result = subprocess.run(

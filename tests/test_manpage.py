@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 import typer
 
-from quaynotify import __version__, manpage
+from quaynotify import __version__
+from quaynotify.catalogue.events import EVENTS
 from quaynotify.cli.app import app
 from quaynotify.errors import ExitCode
-from quaynotify.events import EVENTS
 from quaynotify.methods import METHODS
+from quaynotify.tools import manpage
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "man" / "quaynotify.1"
@@ -74,7 +75,7 @@ def _commands() -> list[tuple[tuple[str, ...], typer.Context, object]]:
 
 def test_checked_in_page_is_fresh(roff: str) -> None:
     assert roff == manpage.render(), (
-        "man/quaynotify.1 is stale: run `python -m quaynotify.shellfiles` and commit the result"
+        "man/quaynotify.1 is stale: run `python -m quaynotify.tools.shellfiles` and commit it"
     )
 
 

@@ -17,9 +17,9 @@ from slack_sdk.models.attachments import Attachment
 from werkzeug import Request
 
 from quaynotify import __version__
+from quaynotify.catalogue.data import sample_event_data
+from quaynotify.catalogue.events import EVENTS
 from quaynotify.errors import DeliveryError, ValidationError
-from quaynotify.eventdata import sample_event_data
-from quaynotify.events import EVENTS
 from quaynotify.methods import get_method
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
 from tests.conftest import Cli
@@ -56,7 +56,7 @@ def mrkdwn_for(event: str, homepage: str) -> str:
 
 
 def notification(event: str, *, level: str | None = None, html: str | None = None) -> Notification:
-    from quaynotify.render import slackify
+    from quaynotify.render.messages import slackify
 
     e = EVENTS[event]
     data = sample_event_data(e, "acme/web", {}, hostname="quay.example.com", scheme="https")
@@ -194,7 +194,7 @@ def strings(value: Any) -> Iterator[str]:
 
 @pytest.mark.parametrize("event", sorted(EVENTS))
 def test_no_slack_syntax_from_event_data_survives_in_any_field(event: str) -> None:
-    from quaynotify.render import messages
+    from quaynotify.render.messages import messages
 
     e = EVENTS[event]
     common = {"repository", "namespace", "name", "docker_url", "homepage"}
@@ -529,7 +529,8 @@ def emit(cli: Cli, *extra: str) -> tuple[int, str]:
 
 def delivered_notification(config_file: Path) -> Notification:
     """The Notification delivery builds for the emitted event (its HTML is render's)."""
-    from quaynotify import config, delivery
+    from quaynotify.config import load as config
+    from quaynotify.delivery import plan as delivery
 
     conf = config.load(config_file)
     data = delivery.make_event_data(conf, "repo_push", "acme/web", {"updated_tags": ["latest"]})
@@ -554,7 +555,7 @@ DATA = {
 def test_cli_slack(
     cli: Cli, httpserver: HTTPServer, config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from quaynotify.render import slackify
+    from quaynotify.render.messages import slackify
 
     add_rule(cli, "slack", "--url", "env:QN_SLACK_URL")
     monkeypatch.setenv("QN_SLACK_URL", httpserver.url_for(SLACK_PATH))

@@ -281,12 +281,12 @@ def test_no_arguments_shows_readable_help(cli: Cli, args: tuple[str, ...]) -> No
 # Makes config.load fail the way a bug would, then runs the CLI as the console script does.
 FAULTY = """\
 import sys
-import quaynotify.config
+import quaynotify.config.load
 
 def load(path):
     raise RuntimeError("simulated bug")
 
-quaynotify.config.load = load
+quaynotify.config.load.load = load
 from quaynotify.cli import main
 main()
 """

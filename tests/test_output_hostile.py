@@ -18,9 +18,9 @@ from terminal import Tmux, on_a_terminal
 from werkzeug import Response
 
 from quaynotify.cli.emit import report
-from quaynotify.delivery import Outcome
+from quaynotify.delivery.plan import Outcome
 from quaynotify.output import Output
-from quaynotify.state import Attempt, DeliveryRecord, State
+from quaynotify.store.state import Attempt, DeliveryRecord, State
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

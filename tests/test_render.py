@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from quaynotify.catalogue.data import build_event_data, sample_event_data
+from quaynotify.catalogue.events import EVENTS, get_event
 from quaynotify.errors import UsageError
-from quaynotify.eventdata import build_event_data, sample_event_data
-from quaynotify.events import EVENTS, get_event
-from quaynotify.render import Messages, messages, one_line, safe_url, slackify
+from quaynotify.render.messages import Messages, messages, one_line, safe_url, slackify
 
 HOSTNAME = "quay.example.com"
 HOST = {"hostname": HOSTNAME, "scheme": "https"}
@@ -642,7 +642,7 @@ def test_slackify_decodes_escaped_data_as_quay_does_and_escape_mode_keeps_it_ine
 def test_importing_render_and_slackify_do_not_load_jinja2() -> None:
     code = (
         "import sys\n"
-        "import quaynotify.render as r\n"
+        "import quaynotify.render.messages as r\n"
         "assert r.slackify('<b>x</b>') == '*x*'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jinja2', 'markupsafe')))\n"
         "r.messages('repo_mirror_sync_started', {'message': 'm', 'repository': 'a/b'},"

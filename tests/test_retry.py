@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from quaynotify.config import DeliverySettings
+from quaynotify.config.load import DeliverySettings
+from quaynotify.delivery.retry import Clock, RetryPolicy, attempt_with_retries
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent
-from quaynotify.retry import Clock, RetryPolicy, attempt_with_retries
-from quaynotify.state import Attempt
+from quaynotify.store.state import Attempt
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

@@ -37,8 +37,8 @@ def events(
 
     Example: quaynotify events build_failure --sample
     """
-    from quaynotify.eventdata import sample_event_data
-    from quaynotify.events import EVENTS, get_event
+    from quaynotify.catalogue.data import sample_event_data
+    from quaynotify.catalogue.events import EVENTS, get_event
 
     g = globals_of(ctx)
     out = g.output(as_json)

@@ -11,8 +11,8 @@ import typer
 from quaynotify.output import Output
 
 if TYPE_CHECKING:
-    from quaynotify.config import Config
-    from quaynotify.state import State
+    from quaynotify.config.load import Config
+    from quaynotify.store.state import State
 
 
 @dataclass
@@ -30,13 +30,13 @@ class Globals:
         return config_path(self.config_path)
 
     def config(self) -> Config:
-        from quaynotify import config
+        from quaynotify.config import load as config
 
         return config.load(self.config_file())
 
     def state(self) -> State:
         from quaynotify.paths import state_dir
-        from quaynotify.state import State
+        from quaynotify.store.state import State
 
         return State(state_dir(self.state_dir))
 

@@ -23,7 +23,7 @@ def enable() -> None:
 def events(incomplete: str) -> list[tuple[str, str]]:
     """Event names, with their titles as descriptions."""
     try:
-        from quaynotify.events import EVENTS
+        from quaynotify.catalogue.events import EVENTS
 
         return [(e.name, e.title) for e in EVENTS.values() if e.name.startswith(incomplete)]
     except Exception:  # a completion must never print a traceback into the user's prompt

@@ -35,7 +35,7 @@ def check(ctx: typer.Context) -> None:
     """
     import os
 
-    from quaynotify import config as cfg
+    from quaynotify.config import load as cfg
     from quaynotify.paths import CONFIG_ENV
 
     g = globals_of(ctx)

@@ -35,7 +35,7 @@ def authorize(
 
     Example: quaynotify email authorize acme/web dev@example.com
     """
-    from quaynotify import emailauth
+    from quaynotify.services import authorization as emailauth
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -62,7 +62,7 @@ def confirm(
 
     Example: quaynotify email confirm 7KQ2M9XW4TZB8N3R
     """
-    from quaynotify import emailauth
+    from quaynotify.services import authorization as emailauth
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -86,7 +86,7 @@ def list_(
 
     Example: quaynotify email list --repo acme/web
     """
-    from quaynotify import emailauth
+    from quaynotify.services import authorization as emailauth
 
     g = globals_of(ctx)
     out = g.output(as_json)

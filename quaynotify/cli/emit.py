@@ -14,7 +14,7 @@ from quaynotify.cli.views import delivery_view, detail
 from quaynotify.errors import ExitCode
 
 if TYPE_CHECKING:
-    from quaynotify.delivery import Outcome
+    from quaynotify.delivery.plan import Outcome
     from quaynotify.output import Output
 
 
@@ -107,10 +107,10 @@ def emit(
 
     Example: quaynotify emit repo_push --repo acme/web --set 'updated_tags=["latest"]'
     """
-    from quaynotify import delivery
-    from quaynotify.events import get_event
+    from quaynotify.catalogue.events import get_event
+    from quaynotify.delivery import plan as delivery
+    from quaynotify.delivery.retry import RetryPolicy
     from quaynotify.inputs import merge_fields, parse_data, parse_set
-    from quaynotify.retry import RetryPolicy
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -180,11 +180,11 @@ def replay(
     """
     import time
 
-    from quaynotify import delivery
-    from quaynotify import replay as rp
+    from quaynotify.delivery import plan as delivery
+    from quaynotify.delivery import replay as rp
+    from quaynotify.delivery.retry import RetryPolicy
     from quaynotify.errors import UsageError
     from quaynotify.inputs import parse_since, read_text_arg
-    from quaynotify.retry import RetryPolicy
 
     g = globals_of(ctx)
     out = g.output(as_json)

@@ -10,7 +10,7 @@ from quaynotify.cli.common import JsonOption, globals_of
 from quaynotify.cli.views import when
 
 if TYPE_CHECKING:
-    from quaynotify.inbox import Inbox, InboxRecord
+    from quaynotify.services.inbox import Inbox, InboxRecord
 
 # No help= here: the callback's docstring (with its example) is the group's help.
 app = typer.Typer()
@@ -127,7 +127,7 @@ def dismiss(
 
 
 def _inbox(ctx: typer.Context) -> Inbox:
-    from quaynotify.inbox import Inbox
+    from quaynotify.services.inbox import Inbox
 
     return Inbox(globals_of(ctx).state())
 

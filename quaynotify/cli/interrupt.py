@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from quaynotify.errors import Interrupted
 
 if TYPE_CHECKING:  # loaded by the commands that deliver, not by every command
-    from quaynotify.workers import Stop
+    from quaynotify.delivery.workers import Stop
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _run: Stop | None = None
@@ -44,7 +44,7 @@ def handled() -> Iterator[None]:
 @contextmanager
 def graceful() -> Iterator[Stop]:
     """A delivery run's stop request, set by the signals while the run lasts."""
-    from quaynotify.workers import Stop
+    from quaynotify.delivery.workers import Stop
 
     global _run
     stop = _run = Stop()

@@ -44,8 +44,8 @@ def log(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from quaynotify.catalogue.events import get_event
     from quaynotify.cli.views import delivery_view, detail
-    from quaynotify.events import get_event
 
     g = globals_of(ctx)
     out = g.output(as_json)

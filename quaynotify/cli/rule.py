@@ -11,8 +11,8 @@ from quaynotify.cli.common import JsonOption, globals_of
 from quaynotify.cli.views import rule_view, status
 
 if TYPE_CHECKING:
-    from quaynotify.config import Rule
-    from quaynotify.state import RuleHealth
+    from quaynotify.config.load import Rule
+    from quaynotify.store.state import RuleHealth
 
 app = typer.Typer(
     help="Manage notification rules (event + repository + method + config).\n\n"
@@ -146,9 +146,10 @@ def add(
     Example: quaynotify rule add --repo acme/web --event repo_push --method webhook
     --url https://ci.example.com/hook
     """
-    from quaynotify import config as cfg
-    from quaynotify import configedit, emailauth
+    from quaynotify.config import edit as configedit
+    from quaynotify.config import load as cfg
     from quaynotify.inputs import read_text_arg
+    from quaynotify.services import authorization as emailauth
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -207,7 +208,7 @@ def list_(
 
     Example: quaynotify rule list --repo acme/web
     """
-    from quaynotify.events import get_event
+    from quaynotify.catalogue.events import get_event
     from quaynotify.methods import get_method
 
     g = globals_of(ctx)
@@ -272,7 +273,7 @@ def remove(ctx: typer.Context, rule_ids: Ids) -> None:
 
     Example: quaynotify rule remove 7c1d 9f2e
     """
-    from quaynotify import configedit
+    from quaynotify.config import edit as configedit
 
     g = globals_of(ctx)
     conf = g.config()
@@ -301,7 +302,7 @@ def disable(ctx: typer.Context, rule_id: Id) -> None:
 
 
 def _set_enabled(ctx: typer.Context, rule_id: str, enabled: bool) -> None:
-    from quaynotify import configedit
+    from quaynotify.config import edit as configedit
 
     g = globals_of(ctx)
     conf = g.config()
@@ -332,9 +333,9 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
 
     Example: quaynotify rule test 7c1d
     """
-    from quaynotify import delivery
     from quaynotify.cli.emit import report
     from quaynotify.cli.interrupt import graceful
+    from quaynotify.delivery import plan as delivery
 
     g = globals_of(ctx)
     conf = g.config()

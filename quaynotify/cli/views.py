@@ -8,9 +8,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from quaynotify.config import Rule
+    from quaynotify.config.load import Rule
     from quaynotify.output import Output
-    from quaynotify.state import DeliveryRecord, RuleHealth
+    from quaynotify.store.state import DeliveryRecord, RuleHealth
 
 
 def when(ts: float) -> str:

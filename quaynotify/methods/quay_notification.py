@@ -138,8 +138,8 @@ class NewRecord:
 
 
 class InboxWriter(Protocol):
-    """Where the method puts records (implemented by quaynotify.inbox.Inbox). Called from the
-    delivery pool's threads: an implementation must be safe to call concurrently."""
+    """Where the method puts records (implemented by quaynotify.services.inbox.Inbox). Called
+    from the delivery pool's threads: an implementation must be safe to call concurrently."""
 
     def add(self, records: Sequence[NewRecord]) -> Sequence[str]:
         """Store every record in one transaction; return their ids."""

@@ -122,7 +122,7 @@ class Webhook(HttpMethod):
         if template:
             if not isinstance(template, str):
                 raise ValidationError("template must be a string holding a JSON document")
-            from quaynotify import jsontemplate
+            from quaynotify.render import jsontemplate
 
             jsontemplate.validate(template)
 
@@ -133,7 +133,7 @@ class Webhook(HttpMethod):
         body: Any = notification.data
         template = self.config.get("template")
         if template:
-            from quaynotify import jsontemplate
+            from quaynotify.render import jsontemplate
 
             try:
                 body = jsontemplate.render(template, notification.data)

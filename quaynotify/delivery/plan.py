@@ -1,4 +1,4 @@
-"""Select the rules an event reaches, plan each delivery, make them (fanout.py), journal every
+"""Select the rules an event reaches, plan each delivery, make them (run.py), journal every
 attempt and trip the failure breaker."""
 
 from __future__ import annotations
@@ -8,20 +8,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from quaynotify.config import Config, Rule
+from quaynotify.catalogue.data import build_event_data, parse_repository, sample_event_data
+from quaynotify.catalogue.events import get_event
+from quaynotify.config.load import Config, Rule
+from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
+from quaynotify.delivery.run import Planned, deliver, unexpected
+from quaynotify.delivery.workers import Stop
 from quaynotify.errors import Interrupted, QuaynotifyError
-from quaynotify.eventdata import build_event_data, parse_repository, sample_event_data
-from quaynotify.events import get_event
-from quaynotify.fanout import Planned, deliver, unexpected
 from quaynotify.masking import scrub
 from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import (
     Notification,
     Preview,
 )
-from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy
-from quaynotify.state import INTERRUPTED, DeliveryRecord, State
-from quaynotify.workers import Stop
+from quaynotify.store.state import INTERRUPTED, DeliveryRecord, State
 
 # -- planning -----------------------------------------------------------------------------------
 
@@ -116,7 +116,7 @@ def plan(
     methods = {get_method(r.method) for r in rules if r.method in METHODS}
     if any(m.needs_messages for m in methods):
         # Once per event, not per rule: every rule gets the same messages.
-        from quaynotify.render import messages
+        from quaynotify.render.messages import messages
 
         m = messages(
             event.name,
@@ -187,7 +187,7 @@ JOURNAL_BATCH_SECONDS = 0.05
 def send_extras(config: Config, state: State) -> dict[str, Any]:
     """What methods need besides the HTTP client, handed to them in SendContext.extra (they
     never look up config or state themselves). Keep each entry cheap until it is used."""
-    from quaynotify.inbox import Inbox
+    from quaynotify.services.inbox import Inbox
 
     return {"inbox": Inbox(state)}
 

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from quaynotify import delivery
-from quaynotify.config import Config
+from quaynotify.config.load import Config
+from quaynotify.delivery import plan as delivery
+from quaynotify.delivery.run import Planned
 from quaynotify.errors import UsageError
-from quaynotify.fanout import Planned
 from quaynotify.inputs import loads
-from quaynotify.state import DeliveryRecord, State
+from quaynotify.store.state import DeliveryRecord, State
 
 
 def journaled(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from quaynotify.events import get_event
+from quaynotify.catalogue.events import get_event
 
 if TYPE_CHECKING:
     import jinja2

@@ -11,7 +11,7 @@ import typer
 
 from quaynotify import __version__
 from quaynotify.errors import ExitCode
-from quaynotify.manpage_text import (
+from quaynotify.tools.manpage_text import (
     COMPLETION,
     DESCRIPTION,
     ENVIRONMENT,
@@ -176,7 +176,7 @@ def _command(path: tuple[str, ...], command: Any, ctx: typer.Context) -> list[st
 
 
 def _events() -> list[str]:
-    from quaynotify.events import EVENTS
+    from quaynotify.catalogue.events import EVENTS
 
     lines = [".SH EVENTS"]
     lines += _paragraph(

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quaynotify import statedb
 from quaynotify.errors import NotFoundError, StateError
+from quaynotify.store import db as statedb
 
 if TYPE_CHECKING:
     import sqlite3

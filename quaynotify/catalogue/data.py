@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from quaynotify.catalogue.events import Event
 from quaynotify.errors import UsageError
-from quaynotify.events import Event
 
 # Quay's rule for a namespace or a repository name. Nested names are not accepted, so that a
 # typo such as "acme/web/x" is caught rather than notified about.

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from quaynotify.catalogue.data import parse_repository
 from quaynotify.errors import DeliveryError, NotFoundError
-from quaynotify.eventdata import parse_repository
 from quaynotify.methods.email import authorize_command, check_address
 from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 
 if TYPE_CHECKING:
     from quaynotify.methods.base import Authorized
-    from quaynotify.state import State
+    from quaynotify.store.state import State
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 CODE_LENGTH = 16

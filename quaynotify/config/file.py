@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from quaynotify.config import check_regular
+from quaynotify.config.load import check_regular
 from quaynotify.errors import ConfigError
 
 _MAX_SYMLINKS = 40  # as Linux's own limit on a path's symlinks

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from quaynotify.catalogue.filters import FILTERS, PRIORITIES, priority_index
 from quaynotify.errors import UsageError, ValidationError
-from quaynotify.filters import FILTERS, PRIORITIES, priority_index
 
 LEVELS = ("info", "primary", "success", "warning", "error")
 

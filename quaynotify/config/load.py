@@ -171,7 +171,7 @@ def _from_document(doc: dict[str, Any], path: Path) -> Config:
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
         raise ConfigError(f"{where}: 'rule' must be an array of tables, written [[rule]]")
-    from quaynotify.events import EVENTS
+    from quaynotify.catalogue.events import EVENTS
     from quaynotify.methods import METHODS
 
     rules = tuple(_rule(raw, i, where, EVENTS, METHODS) for i, raw in enumerate(raw_rules, start=1))
@@ -349,8 +349,8 @@ def new_rule(
 def validate_rule(config: Config, rule: Rule, *, authorized: Authorized | None = None) -> Rule:
     """Check a rule fully (method config with Quay's messages, event filter); returns it
     with its event config normalised as Quay stores it. Raises ValidationError."""
-    from quaynotify.eventdata import parse_repository
-    from quaynotify.events import get_event
+    from quaynotify.catalogue.data import parse_repository
+    from quaynotify.catalogue.events import get_event
     from quaynotify.methods import get_method
 
     parse_repository(rule.repository)

@@ -12,7 +12,7 @@ from typing import Any
 
 from quaynotify.errors import DeliveryError, NotFoundError, StateError
 from quaynotify.methods.quay_notification import NewRecord
-from quaynotify.state import State
+from quaynotify.store.state import State
 
 _COLUMNS = "id, kind, target_kind, target, repository, delivery_id, metadata, created, dismissed"
 

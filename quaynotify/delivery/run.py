@@ -9,14 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from quaynotify.config import Rule
+from quaynotify.config.load import Rule
+from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
+from quaynotify.delivery.workers import Stop, run_all
 from quaynotify.errors import DeliveryError
 from quaynotify.masking import scrub
 from quaynotify.methods.base import Method, Notification, SendContext, Sent
 from quaynotify.methods.http import Clients, HttpMethod
-from quaynotify.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
-from quaynotify.state import INTERRUPTED, Attempt, DeliveryRecord
-from quaynotify.workers import Stop, run_all
+from quaynotify.store.state import INTERRUPTED, Attempt, DeliveryRecord
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quaynotify.config import Rule, parse, read_bytes
-from quaynotify.configfile import atomic_write, locked
+from quaynotify.config.file import atomic_write, locked
+from quaynotify.config.load import Rule, parse, read_bytes
 from quaynotify.errors import NotFoundError, QuaynotifyError
 
 # -- public edits -------------------------------------------------------------------------------

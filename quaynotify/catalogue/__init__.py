@@ -1,0 +1,1 @@
+"""The catalogue: Quay's events, their data and their filters."""

@@ -1,0 +1,1 @@
+"""Delivery: planning what an event reaches, running the attempts, retrying, replaying."""

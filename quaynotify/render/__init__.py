@@ -1,0 +1,1 @@
+"""Rendering: the messages of an event (Jinja) and Quay's JSON body templates."""

@@ -1,0 +1,1 @@
+"""Services above the store: the notification area and e-mail authorizations."""

@@ -1,0 +1,1 @@
+"""Generators of the shipped files: the man page and the shell completions."""
