@@ -8,21 +8,18 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Receiver
+from helpers.cli import CONSOLE, Cli
+from helpers.receivers import Receiver
 
 from quaynotify.inputs import MAX_DATA_BYTES
 from quaynotify.store.state import State
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 PREFIX = "quaynotify: error: "
 USAGE, CONFIG = 2, 3
 R1 = "11111111-1111-4111-8111-111111111111"

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from receivers import Receiver
-
-from tests.conftest import Cli
+from helpers.cli import Cli
+from helpers.receivers import Receiver
 
 RULE_ID = "11111111-1111-4111-8111-111111111111"
 LOCAL = '[webhook]\nhostname_blocklist = ["localhost"]\n'

@@ -12,7 +12,6 @@ import random
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -21,14 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Hanging, Received, Receiver, Resetting
+from helpers.cli import CONSOLE, Cli
+from helpers.receivers import Hanging, Received, Receiver, Resetting
 
 from quaynotify.config import load as cfg
 from quaynotify.store.state import State
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 TAGS = 'updated_tags=["latest"]'
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", TAGS)
 

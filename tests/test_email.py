@@ -21,6 +21,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from helpers.cli import Cli, Result
 
 from quaynotify.catalogue.data import build_event_data
 from quaynotify.catalogue.events import get_event
@@ -31,7 +32,6 @@ from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 from quaynotify.render.messages import messages
 from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
 from quaynotify.store.state import State
-from tests.conftest import Cli, Result
 
 # aiosmtpd warns when AUTH is allowed without STARTTLS; the ssl variant is all TLS from the start.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -161,11 +161,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
 from quaynotify.catalogue.events import EVENTS
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 CONFIG = """\
 [server]

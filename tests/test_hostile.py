@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 import trustme
-from receivers import Connection, Hanging, Hostile, server_context
+from helpers.cli import CONSOLE, Cli
+from helpers.receivers import Connection, Hanging, Hostile, server_context
+from helpers.terminal import run_in_terminal
 
-from tests.conftest import Cli
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 RULE_ID = "11111111-1111-4111-8111-111111111111"
 TIMEOUT = 2  # [delivery] timeout, seconds per attempt
 SLACK = 10  # for a shared, noisy machine; a receiver that is not bounded takes hours
@@ -114,11 +113,6 @@ def assert_failed_in_time(
     assert isinstance(attempts, list) and attempts and all(not a["ok"] for a in attempts)
     assert all(a["message"] for a in attempts)
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture
@@ -376,8 +370,6 @@ def test_the_journal_of_hostile_text_shows_on_a_terminal_as_text(
 ) -> None:
     """`log` draws a Rich table on a terminal: the receiver's markup must show as written
     (today `[/bold]` makes Rich raise, an internal error)."""
-    from tests.test_output import run_in_terminal
-
     for script in (evil_reason, evil_location):
         receiver = hostile(script)
         config_file.write_text(config(receiver.url("/hook")))
@@ -391,8 +383,6 @@ def test_emit_on_a_terminal_shows_a_hostile_reason_phrase_as_text(
     config_file: Path, hostile: Callable[..., Hostile]
 ) -> None:
     """`emit` draws its results as a table on a terminal (today: delivered, then exit 4)."""
-    from tests.test_output import run_in_terminal
-
     receiver = hostile(evil_reason)
     config_file.write_text(config(receiver.url("/hook")))
     shown = run_in_terminal(*EMIT)

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli, Result
 
 from quaynotify.errors import ValidationError
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.quay_notification import QuayNotification
 from quaynotify.services.inbox import Inbox
 from quaynotify.store.state import State
-from tests.conftest import Cli, Result
 
 PEOPLE = """\
 [teams.acme]

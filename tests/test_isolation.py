@@ -6,19 +6,18 @@ Every other delivery of the run is made and journaled as usual."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Receiver
+from helpers.cli import Cli
+from helpers.receivers import Receiver
 
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import RetryPolicy
 from quaynotify.delivery.run import Planned, deliver
 from quaynotify.methods.base import Method, Notification, Preview, RuleContext, SendContext, Sent
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]')
 # Values `rule add` now refuses, written into the file by hand; each used to end every emit

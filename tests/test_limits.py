@@ -5,15 +5,13 @@ page); a value inside it works, a value just past it is refused with one line.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
 
 from quaynotify.inputs import MAX_DEPTH, too_deep
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 RULE = """
 [[rule]]

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
 from slack_sdk.models.attachments import Attachment
 from werkzeug import Request
@@ -22,7 +23,6 @@ from quaynotify.catalogue.events import EVENTS
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods import get_method
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
-from tests.conftest import Cli
 
 DELIVERY_ID = "0b9a3f7e-5c1d-4e2a-9f00-000000000001"
 SLACK_PATH = "/services/T0QUAY000/B0NOTIFY0/s3cr3tSlackT0ken"

@@ -7,22 +7,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
+from helpers.receivers import Answering
+from helpers.terminal import Tmux, on_a_terminal
 from pytest_httpserver import HTTPServer
-from receivers import Answering
-from terminal import Tmux, on_a_terminal
 from werkzeug import Response
 
 from quaynotify.cli.emit import report
 from quaynotify.delivery.plan import Outcome
 from quaynotify.output import Output
 from quaynotify.store.state import Attempt, DeliveryRecord, State
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 CONFIG = "[delivery]\nbackoff = 0\nmax_attempts = 1\n"
 # Each hostile string, and how it must be shown: the raw string literal is its visible form.

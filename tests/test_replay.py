@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-
-from tests.conftest import Cli
 
 PUSH = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]')
 

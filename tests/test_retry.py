@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
 
 from quaynotify.config.load import DeliverySettings
@@ -19,8 +20,6 @@ from quaynotify.delivery.retry import Clock, RetryPolicy, attempt_with_retries
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent
 from quaynotify.store.state import Attempt
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 EPOCH = 1_700_000_000.0
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import tomllib
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 ADD = ("rule", "add", "--repo", "acme/web", "--method", "webhook")
 URL = "http://127.0.0.1:9/hook"

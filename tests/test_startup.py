@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import CONSOLE
 
 import quaynotify
 
 PYTHON = sys.executable
-CONSOLE_SCRIPT = str(Path(sys.executable).parent / "quaynotify")
 ENTRY_POINTS = {
     "python -m quaynotify": [PYTHON, "-m", "quaynotify"],
-    "console script": [CONSOLE_SCRIPT],
+    "console script": [CONSOLE],
 }
 FORBIDDEN = {"httpx", "httpcore", "ssl", "_ssl", "jinja2", "pydantic", "pydantic_core"}
 # Typer, and what Typer itself imports whatever the command (its completion support and its
@@ -71,11 +71,11 @@ def test_rule_list_with_a_journal_does_not_import_heavy_modules(
     rules: Path, state_dir: Path
 ) -> None:
     reset = subprocess.run(
-        [CONSOLE_SCRIPT, "rule", "reset", "1111"], capture_output=True, text=True, timeout=60
+        [CONSOLE, "rule", "reset", "1111"], capture_output=True, text=True, timeout=60
     )
     assert reset.returncode == 0, reset.stderr
     assert (state_dir / "state.db").exists()
-    proc, modules = loaded_by([CONSOLE_SCRIPT, "rule", "list"])
+    proc, modules = loaded_by([CONSOLE, "rule", "list"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert modules & FORBIDDEN == set()
 
@@ -101,7 +101,7 @@ sys.exit(code)
 """
 RUN_AS = {
     "python -m quaynotify": ["module", "quaynotify"],
-    "console script": ["path", CONSOLE_SCRIPT],
+    "console script": ["path", CONSOLE],
 }
 
 

@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pytest
 import trustme
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-
-from tests.conftest import Cli
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture
