@@ -1020,7 +1020,7 @@ def test_an_undecodable_performer_sends_nothing(receiver: Receiver, tmp_path: Pa
 
 
 def test_set_keeps_nan_and_infinity_as_strings(cli: Cli, config_file: Path) -> None:
-    # DESIGN 8: "--set values are JSON when they parse as JSON and strings otherwise";
+    # --set values are JSON when they parse as JSON and strings otherwise;
     # NaN and Infinity are not JSON, and the body a receiver gets must be JSON.
     config_file.write_bytes(BASE)
     result = cli(*EMIT, *TAGS, "--set", "n=NaN", "--set", "m=-Infinity", "--dry-run", "--json")

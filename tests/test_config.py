@@ -1,4 +1,4 @@
-"""The config file (DESIGN section 7): where it is, what it holds, and in-place edits that keep
+"""The config file: where it is, what it holds, and in-place edits that keep
 the user's comments and layout, written under a lock, atomically, mode 0600."""
 
 from __future__ import annotations

@@ -86,3 +86,22 @@ def test_readme_states_the_exit_codes_the_cli_uses() -> None:
 
     for code in ExitCode:
         assert re.search(rf"^\| {int(code)} \|", README, re.M), code
+
+
+def test_pre_commit_runs_the_checks_ci_runs() -> None:
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text()
+    entries = re.findall(r"^\s*entry: (.+)$", hooks, re.M)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert entries == [
+        ".venv/bin/ruff check",
+        ".venv/bin/ruff format --check",
+        ".venv/bin/mypy quaynotify",
+    ]
+    assert all(entry in ci for entry in entries)
+
+
+def test_ci_requires_the_system_tools_and_runs_both_pythons() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "export QUAYNOTIFY_REQUIRE_TOOLS=1" in ci.splitlines()
+    assert "find_python 3.11" in ci and "find_python 3.13" in ci
+    assert ".venv-3.13/bin/pytest -q" in ci

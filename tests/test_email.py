@@ -1,4 +1,4 @@
-"""The `email` method and e-mail authorization (DESIGN sections 3 and 6, reference 2.2 and 6),
+"""The `email` method and e-mail authorization (Quay's confirmation flow and messages),
 against a real SMTP server: aiosmtpd in a thread, STARTTLS or implicit TLS with a trustme CA,
 AUTH required."""
 

@@ -431,7 +431,7 @@ def test_only_the_rules_whose_filter_says_yes_are_delivered(
     assert sorted(r.path for r in received(httpserver)) == ["/all", "/main"]
 
 
-# -- body templates (Quay's template tests, reference 3.4) --------------------------------------
+# -- body templates (the cases of Quay's own template tests) ---------------------------------------
 
 TEMPLATES = [
     # (template, extra event fields, expected body)

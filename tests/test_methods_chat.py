@@ -29,7 +29,7 @@ SLACK_PATH = "/services/T0QUAY000/B0NOTIFY0/s3cr3tSlackT0ken"
 TOKEN = "t0kenHipchatFlowdock42"
 ANY_PATH = re.compile(".*")
 LEVELS = ("info", "warning", "error", "success", "primary", "critical")
-# level -> (Slack colour, HipChat colour), Quay's tables (reference 2.5, 2.6)
+# level -> (Slack colour, HipChat colour), as Quay's Slack and HipChat methods map them
 COLOURS = {
     "info": ("#ffffff", "gray"),
     "warning": ("warning", "yellow"),
@@ -50,7 +50,7 @@ def html_for(event: str, homepage: str) -> str:
 
 
 def mrkdwn_for(event: str, homepage: str) -> str:
-    """Quay's slackify of html_for, worked out by hand (reference 2.6), with the text escaped
+    """Quay's slackify of html_for, worked out by hand, with the text escaped
     as Slack's mrkdwn wants it ("&amp;"), so that event data cannot form Slack syntax."""
     return f"*{event}* in <{homepage}|acme/web> &amp; caf\u00e9\n_done_"
 
@@ -266,7 +266,7 @@ def test_colour_and_notify_by_level(level: str) -> None:
 
 
 def test_quay_levels_of_sample_events_give_quays_colours() -> None:
-    # repo_push is primary: Slack good and HipChat purple, not info (reference section 7.1)
+    # repo_push is primary: Slack good and HipChat purple, not info
     push = make("slack", {"url": "https://h.example/x"}).preview(notification("repo_push"))
     assert push.body["attachments"][0]["color"] == "good"
     failure = make("hipchat", {"room_id": "1", "notification_token": "t"})

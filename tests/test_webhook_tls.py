@@ -14,6 +14,7 @@ import trustme
 from helpers.cli import Cli
 from helpers.configs import add_webhook, rule_add, webhook_toml, write_config
 from helpers.terminal import on_a_terminal
+from helpers.tools import need
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -252,11 +253,9 @@ def test_ssl_cert_dir_is_honoured(
     cli: Cli, tls_server: HTTPServer, ca: trustme.CA, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    import shutil
     import subprocess
 
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to name the hashed certificate")
+    need("openssl")  # names the hashed certificate
     directory = tmp_path / "certs"
     directory.mkdir()
     ca.cert_pem.write_to_path(str(directory / "ca.pem"))
