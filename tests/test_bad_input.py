@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from helpers.cli import CONSOLE, Cli
+from helpers.configs import NOWHERE, rule_add, rule_toml
 from helpers.receivers import Receiver
 
 from quaynotify.inputs import MAX_DATA_BYTES
@@ -55,26 +56,12 @@ method = "webhook"
 config = {{ url = "http://127.0.0.1:9/hook" }}
 event_config = {{ "ref-regex" = "refs/heads/main" }}
 """.encode()
-RULE = """
-[[rule]]
-id = "a"
-repository = "acme/web"
-event = "{event}"
-method = "{method}"
-config = {{ url = "http://127.0.0.1:9/hook" }}
-"""
 DELIVERY = "[delivery]\n"
-HOOK = ("--url", "http://127.0.0.1:9/hook")
+HOOK = ("--url", NOWHERE)
 
 
-def add(
-    *options: str, event: str = "repo_push", method: str = "webhook", repo: str = "acme/web"
-) -> tuple[str, ...]:
-    return ("rule", "add", "--repo", repo, "--event", event, "--method", method, *options)
-
-
-ADD = add()
-BUILD = add(event="build_failure")
+ADD = rule_add()
+BUILD = rule_add(event="build_failure")
 EMIT = ("emit", "repo_push", "--repo", "acme/web")
 TAGS = ("--set", 'updated_tags=["latest"]')
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
@@ -141,7 +128,7 @@ def bad_config(text: str | bytes) -> bytes:
 
 
 def rule_config(event: str = "repo_push", method: str = "webhook") -> bytes:
-    return RULE.format(event=event, method=method).encode()
+    return rule_toml(method, event=event, url=NOWHERE).encode()
 
 
 CASES: dict[str, Case] = {
@@ -265,7 +252,7 @@ CASES: dict[str, Case] = {
         b'[smtp]\nhost = "h"\nsender = "q@example.com"\nport = "x"\n',
     ),
     "smtp-security/rule-add-email": Case(
-        add("--email", "dev@example.com", method="email"),
+        rule_add("email", "--email", "dev@example.com"),
         CONFIG,
         "[smtp] security",
         b'[smtp]\nsecurity = "tls"\n',
@@ -403,12 +390,12 @@ CASES: dict[str, Case] = {
     ),
     # -- unknown names (exit 2) -----------------------------------------------------------------
     "unknown-event/rule-add": Case(
-        add(*HOOK, event="repo_pushed"),
+        rule_add("webhook", *HOOK, event="repo_pushed"),
         USAGE,
         "unknown event 'repo_pushed' (did you mean 'repo_push'?)",
     ),
     "unknown-method/rule-add": Case(
-        add(*HOOK, method="webhooks"),
+        rule_add("webhooks", *HOOK),
         USAGE,
         "unknown method 'webhooks'",
     ),
@@ -463,7 +450,7 @@ CASES: dict[str, Case] = {
         ("email", "list", "--repo", "Acme/Web"), USAGE, "invalid repository namespace 'Acme'"
     ),
     "unauthorized-address/rule-add-email": Case(
-        add("--email", "dev@example.com", method="email"),
+        rule_add("email", "--email", "dev@example.com"),
         USAGE,
         "quaynotify email authorize acme/web dev@example.com",
     ),
@@ -513,7 +500,7 @@ CASES: dict[str, Case] = {
         "Invalid webhook URL: it is longer than 64 KiB",
     ),
     "url-trailing-newline/slack": Case(
-        add("--url", "https://hooks.slack.com/services/T0/B0/s3cr3t\n", method="slack"),
+        rule_add("slack", "--url", "https://hooks.slack.com/services/T0/B0/s3cr3t\n"),
         USAGE,
         "Invalid Slack Callback URL: it holds \\n at position 46: remove it",
     ),
@@ -521,32 +508,26 @@ CASES: dict[str, Case] = {
         ("config", "check"),
         CONFIG,
         "rule #1 (a): Invalid webhook URL: its host 'a..b' is not valid",
-        bad_config(RULE.format(event="repo_push", method="webhook").replace("127.0.0.1:9", "a..b")),
+        bad_config(rule_config().replace(b"127.0.0.1:9", b"a..b")),
     ),
     "token-not-ascii/hipchat": Case(
-        add("--room-id", "1", "--notification-token", "t\u00f6ken", method="hipchat"),
+        rule_add("hipchat", "--room-id", "1", "--notification-token", "t\u00f6ken"),
         USAGE,
         "Invalid Hipchat Room Notification Token: it must be printable ASCII without spaces",
     ),
     "token-with-newline/hipchat": Case(
-        add("--room-id", "1", "--notification-token", "token\n", method="hipchat"),
+        rule_add("hipchat", "--room-id", "1", "--notification-token", "token\n"),
         USAGE,
         "Invalid Hipchat Room Notification Token: it must be printable ASCII without spaces",
     ),
     "token-with-slash/flowdock": Case(
-        add("--flow-api-token", "abc/../def", method="flowdock"),
+        rule_add("flowdock", "--flow-api-token", "abc/../def"),
         USAGE,
         "Invalid Flowdock API Token: it must be letters, digits",
     ),
     "api-url-bad-host/hipchat": Case(
-        add(
-            "--room-id",
-            "1",
-            "--notification-token",
-            "t",
-            "--api-url",
-            "http://a..b",
-            method="hipchat",
+        rule_add(
+            "hipchat", "--room-id", "1", "--notification-token", "t", "--api-url", "http://a..b"
         ),
         USAGE,
         "Invalid Hipchat API URL 'http://a..b': its host 'a..b' is not valid",
@@ -576,19 +557,13 @@ CASES: dict[str, Case] = {
         b'[webhook]\nhostname_blocklist = ["localhost"]\n',
     ),
     "url-not-a-url/slack": Case(
-        add("--url", "not-a-url", method="slack"),
+        rule_add("slack", "--url", "not-a-url"),
         USAGE,
         "Invalid Slack Callback URL",
     ),
     "api-url-not-a-url/hipchat": Case(
-        add(
-            "--room-id",
-            "1",
-            "--notification-token",
-            "t",
-            "--api-url",
-            "not-a-url",
-            method="hipchat",
+        rule_add(
+            "hipchat", "--room-id", "1", "--notification-token", "t", "--api-url", "not-a-url"
         ),
         USAGE,
         "Invalid Hipchat API URL 'not-a-url'",
@@ -599,12 +574,12 @@ CASES: dict[str, Case] = {
         "--email does not apply to --method webhook",
     ),
     "org-target-other-namespace/quay-notification": Case(
-        add("--target", "org:other", method="quay_notification"),
+        rule_add("quay_notification", "--target", "org:other"),
         USAGE,
         "Organization name must match repository namespace (other is not acme)",
     ),
     "bad-target/quay-notification": Case(
-        add("--target", "bogus", method="quay_notification"),
+        rule_add("quay_notification", "--target", "bogus"),
         USAGE,
         "Invalid target 'bogus'",
     ),
@@ -618,17 +593,17 @@ CASES: dict[str, Case] = {
         (*ADD, *HOOK, "--ref-regex", "x"), USAGE, "unknown event config key 'ref-regex'"
     ),
     "bad-level": Case(
-        add(*HOOK, "--level", "Severe", event="vulnerability_found"),
+        rule_add("webhook", *HOOK, "--level", "Severe", event="vulnerability_found"),
         USAGE,
         "unknown vulnerability level 'Severe'",
     ),
     "days-not-a-number": Case(
-        add(*HOOK, "--days", "abc", event="repo_image_expiry"),
+        rule_add("webhook", *HOOK, "--days", "abc", event="repo_image_expiry"),
         USAGE,
         "Invalid value for '--days': 'abc' is not a valid int",
     ),
     "days-zero": Case(
-        add(*HOOK, "--days", "0", event="repo_image_expiry"),
+        rule_add("webhook", *HOOK, "--days", "0", event="repo_image_expiry"),
         USAGE,
         "days should be more than 0",
     ),

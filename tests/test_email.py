@@ -22,6 +22,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from helpers.cli import Cli, Result
+from helpers.configs import rule_add
 
 from quaynotify.catalogue.data import build_event_data
 from quaynotify.catalogue.events import get_event
@@ -220,15 +221,13 @@ def code_in(received: Received) -> str:
     return match.group(1)
 
 
-RULE_ADD = ("rule", "add", "--repo", REPO, "--event", "repo_push", "--method", "email")
+RULE_ADD = rule_add("email", repo=REPO)
 
 
 def add_email_rule(
     cli: Cli, event: str = "repo_push", address: str = ADDRESS, repo: str = REPO
 ) -> Result:
-    return cli(
-        "rule", "add", "--repo", repo, "--event", event, "--method", "email", "--email", address
-    )
+    return cli(*rule_add("email", "--email", address, event=event, repo=repo))
 
 
 # -- authorization ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import trustme
 from helpers.cli import CONSOLE, Cli
+from helpers.configs import rule_toml, webhook_toml, write_config
 from helpers.receivers import Connection, Hanging, Hostile, server_context
 from helpers.terminal import run_in_terminal
 
@@ -79,11 +80,8 @@ def run(*args: str, limit: float = LIMIT) -> Ran:
 
 
 def config(url: str, *, extra: str = "", timeout: float = TIMEOUT, attempts: int = 1) -> str:
-    return (
-        f"[delivery]\ntimeout = {timeout}\nmax_attempts = {attempts}\nbackoff = 0\n{extra}\n"
-        f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        f'method = "webhook"\nconfig = {{ url = "{url}" }}\n'
-    )
+    delivery = f"[delivery]\ntimeout = {timeout}\nmax_attempts = {attempts}\nbackoff = 0\n"
+    return f"{delivery}{extra}\n" + webhook_toml(url, id=RULE_ID)
 
 
 def journaled(cli: Cli) -> dict[str, object]:
@@ -246,10 +244,10 @@ def test_an_smtp_server_dripping_its_greeting_ends_within_the_timeout(
     with sqlite3.connect(state_dir / "state.db") as db:
         (code,) = db.execute("SELECT code FROM authorized_email").fetchone()
     assert cli("email", "confirm", code).code == 0
-    config_file.write_text(
-        smtp_config(server.port) + "[delivery]\nmax_attempts = 1\nbackoff = 0\n"
-        f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        'method = "email"\nconfig = { email = "dev@example.com" }\n'
+    write_config(
+        config_file,
+        smtp_config(server.port) + "[delivery]\nmax_attempts = 1\nbackoff = 0\n",
+        rule_toml("email", id=RULE_ID, email="dev@example.com"),
     )
     ran = run(*EMIT)
     assert_failed_in_time(ran, cli, f"SMTP timed out after {TIMEOUT}s")

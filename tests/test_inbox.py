@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from helpers.cli import Cli, Result
+from helpers.configs import rule_add
 
 from quaynotify.errors import ValidationError
 from quaynotify.methods.base import Notification, SendContext
@@ -44,10 +45,8 @@ def people(config_file: Path) -> Path:
 def add(
     cli: Cli, target: str | None, *, event: str = "repo_push", repo: str = "acme/web"
 ) -> Result:
-    args = ["rule", "add", "--repo", repo, "--event", event, "--method", "quay_notification"]
-    if target is not None:
-        args += ["--target", target]
-    return cli(*args)
+    options = ("--target", target) if target is not None else ()
+    return cli(*rule_add("quay_notification", *options, event=event, repo=repo))
 
 
 def add_ok(cli: Cli, target: str, **kw: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from helpers.cli import CONSOLE, Cli
+from helpers.configs import add_webhook
 from pytest_httpserver import HTTPServer
 
 from quaynotify.store.state import State
@@ -32,12 +33,7 @@ def setup(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Callable[..., 
     httpserver.expect_request("/fail").respond_with_data("nope", status=500)
 
     def add(event: str = "repo_push", path: str = "/ok") -> str:
-        result = cli(
-            "rule", "add", "--repo", "acme/web", "--event", event, "--method", "webhook",
-            "--url", httpserver.url_for(path),
-        )  # fmt: skip
-        assert result.code == 0, result.err
-        return str(result.out.strip())
+        return add_webhook(cli, httpserver.url_for(path), event=event)
 
     return add
 

@@ -10,17 +10,11 @@ from typing import Any
 
 import pytest
 from helpers.cli import Cli
+from helpers.configs import webhook_toml
 
 from quaynotify.inputs import MAX_DEPTH, too_deep
 
-RULE = """
-[[rule]]
-id = "a"
-repository = "acme/web"
-event = "repo_push"
-method = "webhook"
-config = { url = "http://127.0.0.1:9/hook" }
-"""
+RULE = "\n" + webhook_toml()
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
 
 

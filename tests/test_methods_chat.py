@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.cli import Cli
+from helpers.configs import add_rule, rule_toml, write_config
 from pytest_httpserver import HTTPServer
 from slack_sdk.models.attachments import Attachment
 from werkzeug import Request
@@ -213,9 +214,9 @@ def test_no_slack_syntax_from_event_data_survives_in_any_field(event: str) -> No
 def test_a_mention_in_the_summary_reaches_slack_escaped(
     cli: Cli, config_file: Path, httpserver: HTTPServer
 ) -> None:
-    config_file.write_text(
-        '[[rule]]\nid = "s"\nrepository = "acme/web"\nevent = "repo_mirror_sync_started"\n'
-        f'method = "slack"\nconfig = {{ url = "{httpserver.url_for(SLACK_PATH)}" }}\n'
+    slack = httpserver.url_for(SLACK_PATH)
+    write_config(
+        config_file, rule_toml("slack", id="s", event="repo_mirror_sync_started", url=slack)
     )
     httpserver.expect_request(SLACK_PATH).respond_with_data("ok")
     message = "<!channel> <https://evil.example/login|Click>"
@@ -509,14 +510,6 @@ def test_connection_error_hides_the_slack_url(client: httpx.Client) -> None:
 
 
 # -- end to end through the CLI ------------------------------------------------------------------
-
-
-def add_rule(cli: Cli, method: str, *options: str) -> str:
-    result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", method, *options
-    )
-    assert result.code == 0, result.err
-    return result.out.strip()
 
 
 def emit(cli: Cli, *extra: str) -> tuple[int, str]:

@@ -73,3 +73,8 @@ def write_config(path: Path, *parts: str) -> Path:
     """The config file made of `parts` (settings tables and rule blocks), in this order."""
     path.write_text("".join(parts))
     return path
+
+
+def rule_id(n: int) -> str:
+    """The id of the nth rule of a config written by a test: its order shows in the id."""
+    return f"{n:08x}-0000-4000-8000-000000000000"
