@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from helpers.cli import Cli, Result
 from helpers.configs import rule_add
+from helpers.quay_samples import common
 
 from quaynotify.errors import ValidationError
 from quaynotify.methods.base import Notification, SendContext
@@ -77,14 +78,7 @@ def attempt_message(delivery: dict[str, Any]) -> str:
     return message
 
 
-EVENT_DATA = {
-    "repository": "acme/web",
-    "namespace": "acme",
-    "name": "web",
-    "docker_url": "quay.io/acme/web",
-    "homepage": "https://quay.io/repository/acme/web",
-    "updated_tags": ["latest"],
-}
+EVENT_DATA = common(host="quay.io") | {"updated_tags": ["latest"]}
 
 
 # -- the three target kinds -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from helpers.cli import Cli
 from helpers.configs import add_rule, rule_toml, write_config
+from helpers.quay_samples import common
 from pytest_httpserver import HTTPServer
 from slack_sdk.models.attachments import Attachment
 from werkzeug import Request
@@ -535,14 +536,7 @@ def state_bytes(state_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(state_dir.iterdir()) if p.is_file())
 
 
-DATA = {
-    "repository": "acme/web",
-    "namespace": "acme",
-    "name": "web",
-    "docker_url": "quay.io/acme/web",
-    "homepage": "https://quay.io/repository/acme/web",
-    "updated_tags": ["latest"],
-}
+DATA = common(host="quay.io") | {"updated_tags": ["latest"]}
 
 
 def test_cli_slack(

@@ -68,6 +68,12 @@ def _emit(cli: Cli) -> tuple[int, str]:
     return result.code, result.err
 
 
+def deliver(cli: Cli, url: str) -> tuple[int, str]:
+    """Add a webhook rule to `url` and emit once: the exit code and stderr."""
+    add_webhook(cli, url)
+    return _emit(cli)
+
+
 def test_client_certificate_from_webhook_table_is_presented(
     cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path]
 ) -> None:
@@ -85,8 +91,7 @@ def test_client_certificate_from_webhook_table_is_presented(
         f'client_cert = "{tls_files["cert"]}"\n'
         f'client_key = "{tls_files["key"]}"\n',
     )
-    add_webhook(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 0, err
     assert seen and seen[0]["updated_tags"] == ["latest"]
 
@@ -110,8 +115,7 @@ def test_without_client_certificate_the_handshake_fails(
 ) -> None:
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
     write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
-    add_webhook(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 1
     assert "failed after 1 attempt" in err
     assert len(mtls_server.log) == 0
@@ -126,8 +130,7 @@ def test_tls_is_verified_against_public_cas_by_default(
         config_file,
         f'[webhook]\nclient_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n',
     )
-    add_webhook(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 1
     assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
     assert len(mtls_server.log) == 0
@@ -169,8 +172,7 @@ def test_default_tls_trusts_only_public_cas(cli: Cli, tls_server: HTTPServer) ->
     """With no TLS settings the CA bundle is loaded at the first handshake (not when the
     client is made); a private CA's certificate is refused, and nothing is received."""
     tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    add_webhook(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 1
     assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
     assert len(tls_server.log) == 0
@@ -181,8 +183,7 @@ def test_default_tls_honours_ssl_cert_file(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
     tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    add_webhook(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 0, err
     assert len(tls_server.log) == 1
 
@@ -193,8 +194,7 @@ def test_default_tls_checks_the_host_name(
     with https_server(ca, "elsewhere.example") as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
         server.expect_request("/hook", method="POST").respond_with_data("ok")
-        add_webhook(cli, server.url_for("/hook"))
-        code, err = _emit(cli)
+        code, err = deliver(cli, server.url_for("/hook"))
         assert code == 1
         assert "match" in err or "mismatch" in err
         assert len(server.log) == 0
@@ -215,8 +215,7 @@ def test_a_client_certificate_does_not_change_what_is_trusted(
         config_file,
         f'[webhook]\nclient_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n',
     )
-    add_webhook(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 0, err
     assert len(mtls_server.log) == 1
 
@@ -237,13 +236,11 @@ def test_ca_bundle_comes_before_ssl_cert_file(
         server.expect_request("/hook", method="POST").respond_with_data("ok")
         monkeypatch.setenv("SSL_CERT_FILE", str(other))
         write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n{cert}')
-        add_webhook(cli, server.url_for("/hook"))
-        code, err = _emit(cli)
+        code, err = deliver(cli, server.url_for("/hook"))
         assert code == 0, err
         monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
         write_config(config_file, f'[webhook]\nca_bundle = "{other}"\n{cert}')
-        add_webhook(cli, server.url_for("/hook"))
-        code, err = _emit(cli)
+        code, err = deliver(cli, server.url_for("/hook"))
         assert code == 1
         assert "certificate verify failed" in err
         assert len(server.log) == 1
@@ -267,8 +264,7 @@ def test_ssl_cert_dir_is_honoured(
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.setenv("SSL_CERT_DIR", str(directory))
     tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    add_webhook(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 0, err
 
 
@@ -277,8 +273,7 @@ def test_an_unusable_ssl_cert_file_is_named(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    add_webhook(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 1
     assert "cannot load SSL_CERT_FILE /nonexistent/ca.pem: No such file or directory" in err
     assert len(tls_server.log) == 0
