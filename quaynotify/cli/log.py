@@ -8,7 +8,7 @@ import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
-from quaynotify.cli.views import when
+from quaynotify.cli.views import JOURNAL_COLUMNS, journal_row, when
 
 app = typer.Typer()
 
@@ -45,7 +45,7 @@ def log(
     if ctx.invoked_subcommand is not None:
         return
     from quaynotify.catalogue.events import get_event
-    from quaynotify.cli.views import delivery_view, detail
+    from quaynotify.cli.views import delivery_view
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -63,22 +63,7 @@ def log(
     if out.as_json:
         out.json([delivery_view(d, with_attempts=False) for d in records])
         return
-    out.table(
-        ["DELIVERY", "WHEN", "EVENT", "REPOSITORY", "METHOD", "STATUS", "ATTEMPTS", "DETAIL"],
-        [
-            [
-                d.id,
-                when(d.updated),
-                d.event,
-                d.repository,
-                d.method,
-                d.status,
-                len(d.attempts),
-                detail(d),
-            ]
-            for d in records
-        ],
-    )
+    out.table(JOURNAL_COLUMNS, [journal_row(d) for d in records])
 
 
 @app.command("show")

@@ -41,6 +41,32 @@ def rule_view(rule: Rule, health: RuleHealth | None, out: Output) -> dict[str, A
     }
 
 
+JOURNAL_COLUMNS = [
+    "DELIVERY",
+    "WHEN",
+    "EVENT",
+    "REPOSITORY",
+    "METHOD",
+    "STATUS",
+    "ATTEMPTS",
+    "DETAIL",
+]
+
+
+def journal_row(d: DeliveryRecord) -> list[Any]:
+    """A delivery as a row of the journal's table (`log`)."""
+    return [
+        d.id,
+        when(d.updated),
+        d.event,
+        d.repository,
+        d.method,
+        d.status,
+        len(d.attempts),
+        detail(d),
+    ]
+
+
 def detail(d: DeliveryRecord) -> str:
     if d.error:
         return str(d.error)
