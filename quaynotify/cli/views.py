@@ -27,13 +27,16 @@ def status(rule: Rule, health: RuleHealth | None) -> str:
 
 
 def rule_view(rule: Rule, health: RuleHealth | None, out: Output) -> dict[str, Any]:
-    """Quay's notification view (to_dict), plus repository and enabled."""
+    """Quay's notification view (to_dict), plus repository and enabled; the method config's
+    secrets masked unless --show-secrets."""
+    from quaynotify.methods import mask_config
+
     return {
         "uuid": rule.id,
         "title": rule.title,
         "event": rule.event,
         "method": rule.method,
-        "config": out.mask_config(rule.method, rule.config),
+        "config": dict(rule.config) if out.show_secrets else mask_config(rule.method, rule.config),
         "event_config": dict(rule.event_config),
         "number_of_failures": health.failures if health else 0,
         "repository": rule.repository,
