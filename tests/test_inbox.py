@@ -19,7 +19,7 @@ from quaynotify.errors import ValidationError
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.quay_notification import QuayNotification
 from quaynotify.services.inbox import Inbox
-from quaynotify.store.state import State
+from quaynotify.store import open_store
 from tests.conftest import Cli, Result
 
 PEOPLE = """\
@@ -338,7 +338,7 @@ def test_target_gone_when_sending_creates_nothing_and_succeeds(
     state_dir: Path, target: str, message: str
 ) -> None:
     method = QuayNotification.for_sending({"target": target}, {}, repository="acme/web")
-    state = State(state_dir)
+    state = open_store(state_dir)
     sent = method.send(_notification(), SendContext(timeout=10, extra={"inbox": Inbox(state)}))
     assert sent.message == message
     assert Inbox(state).visible("alice", ["acme"], include_dismissed=True) == []

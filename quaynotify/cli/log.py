@@ -56,7 +56,7 @@ def log(
         get_event(event)
     state = g.state()
     records = (
-        state.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
+        state.journal.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
         if state.exists()
         else []
     )
@@ -95,7 +95,7 @@ def show(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    d = g.state().delivery(delivery_id)
+    d = g.state().journal.delivery(delivery_id)
     if out.as_json:
         out.json({**delivery_view(d), "data": d.data})
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quaynotify.catalogue.data import build_event_data, parse_repository, sample_event_data
 from quaynotify.catalogue.events import get_event
@@ -21,7 +21,10 @@ from quaynotify.methods.base import (
     Notification,
     Preview,
 )
-from quaynotify.store.state import INTERRUPTED, DeliveryRecord, State
+from quaynotify.store.journal import INTERRUPTED, DeliveryRecord
+
+if TYPE_CHECKING:
+    from quaynotify.store import Store
 
 # -- planning -----------------------------------------------------------------------------------
 
@@ -159,11 +162,11 @@ def plan(
     return planned
 
 
-def disabled_rules(state: State, rules: Sequence[Rule]) -> list[str]:
+def disabled_rules(state: Store, rules: Sequence[Rule]) -> list[str]:
     """The ids of these rules that the failure breaker has disabled."""
     if not rules or not state.exists():
         return []
-    health = state.health([r.id for r in rules])
+    health = state.health.of([r.id for r in rules])
     return [rule_id for rule_id, h in health.items() if h.disabled]
 
 
@@ -184,7 +187,7 @@ JOURNAL_BATCH = 100
 JOURNAL_BATCH_SECONDS = 0.05
 
 
-def send_extras(config: Config, state: State) -> dict[str, Any]:
+def send_extras(config: Config, state: Store) -> dict[str, Any]:
     """What methods need besides the HTTP client, handed to them in SendContext.extra (they
     never look up config or state themselves). Keep each entry cheap until it is used."""
     from quaynotify.services.inbox import Inbox
@@ -211,7 +214,7 @@ def preview(planned: Sequence[Planned]) -> list[Preview]:
 
 def execute(
     config: Config,
-    state: State,
+    state: Store,
     planned: Sequence[Planned],
     *,
     event: str = "",
@@ -231,7 +234,7 @@ def execute(
             dry_run=True,
         )
     if planned and config.keep_days > 0:
-        state.prune(config.keep_days)
+        state.journal.prune(config.keep_days)
     newly_disabled: list[str] = []
     batch: list[DeliveryRecord] = []
     clock = run.clock
@@ -239,7 +242,8 @@ def execute(
 
     def flush() -> None:
         if batch:
-            newly_disabled.extend(state.record(batch, disable_after=config.delivery.disable_after))
+            disable_after = config.delivery.disable_after
+            newly_disabled.extend(state.journal.record(batch, disable_after=disable_after))
             batch.clear()
         flushed[0] = clock.monotonic()
 
@@ -292,7 +296,7 @@ def interrupted_summary(records: Sequence[DeliveryRecord]) -> str:
 
 def emit(
     config: Config,
-    state: State,
+    state: Store,
     event_name: str,
     repository: str,
     fields: Mapping[str, Any],
@@ -311,7 +315,7 @@ def emit(
 
 def dispatch(
     config: Config,
-    state: State,
+    state: Store,
     rules: Sequence[Rule],
     event_name: str,
     repository: str,

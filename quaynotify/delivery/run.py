@@ -16,7 +16,7 @@ from quaynotify.errors import DeliveryError
 from quaynotify.masking import scrub
 from quaynotify.methods.base import Method, Notification, SendContext, Sent
 from quaynotify.methods.http import Clients, HttpMethod
-from quaynotify.store.state import INTERRUPTED, Attempt, DeliveryRecord
+from quaynotify.store.journal import INTERRUPTED, Attempt, DeliveryRecord
 
 
 @dataclass(frozen=True)
