@@ -339,7 +339,7 @@ def test_target_gone_when_sending_creates_nothing_and_succeeds(
 ) -> None:
     method = QuayNotification.for_sending({"target": target}, {}, repository="acme/web")
     state = open_store(state_dir)
-    sent = method.send(_notification(), SendContext(timeout=10, extra={"inbox": Inbox(state)}))
+    sent = method.send(_notification(), SendContext(timeout=10, inbox=Inbox(state)))
     assert sent.message == message
     assert Inbox(state).visible("alice", ["acme"], include_dismissed=True) == []
 

@@ -24,6 +24,7 @@ from quaynotify.methods.base import (
 from quaynotify.store.journal import INTERRUPTED, DeliveryRecord
 
 if TYPE_CHECKING:
+    from quaynotify.notification_area import InboxWriter
     from quaynotify.store import Store
 
 # -- planning -----------------------------------------------------------------------------------
@@ -187,12 +188,12 @@ JOURNAL_BATCH = 100
 JOURNAL_BATCH_SECONDS = 0.05
 
 
-def send_extras(config: Config, state: Store) -> dict[str, Any]:
-    """What methods need besides the HTTP client, handed to them in SendContext.extra (they
-    never look up config or state themselves). Keep each entry cheap until it is used."""
+def inbox_writer(state: Store) -> InboxWriter:
+    """Where quay_notification deliveries go, handed to methods in their SendContext (they
+    never look up the state themselves); it opens nothing until a record is written."""
     from quaynotify.services.inbox import Inbox
 
-    return {"inbox": Inbox(state)}
+    return Inbox(state)
 
 
 def preview(planned: Sequence[Planned]) -> list[Preview]:
@@ -264,7 +265,7 @@ def execute(
             deadline=run.deadline,
             clock=clock,
             on_done=journal,
-            extra=send_extras(config, state),
+            inbox=inbox_writer(state),
             stop=run.stop,
         )
     finally:

@@ -5,9 +5,9 @@ failure; every record is scrubbed of known secrets before anyone sees it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
@@ -17,6 +17,9 @@ from quaynotify.masking import scrub
 from quaynotify.methods.base import Method, Notification, SendContext, Sent
 from quaynotify.methods.http import Clients, HttpMethod
 from quaynotify.store.journal import INTERRUPTED, Attempt, DeliveryRecord
+
+if TYPE_CHECKING:
+    from quaynotify.notification_area import InboxWriter
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def deliver(
     deadline: float | None = None,
     clock: Clock = SYSTEM_CLOCK,
     on_done: Callable[[DeliveryRecord], None] | None = None,
-    extra: Mapping[str, Any] | None = None,
+    inbox: InboxWriter | None = None,
     stop: Stop | None = None,
 ) -> list[DeliveryRecord]:
     """Deliver every planned notification, each with its own retry loop, at most
@@ -58,7 +61,7 @@ def deliver(
     def one(index: int) -> DeliveryRecord:
         p = planned[index]
         try:
-            ctx = SendContext(timeout=policy.timeout, extra=extra or {})
+            ctx = SendContext(timeout=policy.timeout, inbox=inbox)
             return _deliver_one(
                 p, policy, ctx, clients, absolute, clock, stop_event, progress[index].append
             )

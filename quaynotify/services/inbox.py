@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from quaynotify.errors import DeliveryError, StateError
 
 if TYPE_CHECKING:
-    from quaynotify.methods.quay_notification import NewRecord
+    from quaynotify.notification_area import NewRecord
     from quaynotify.store import Store
     from quaynotify.store.inbox import InboxRecord
 

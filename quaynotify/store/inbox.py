@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from quaynotify.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from quaynotify.methods.quay_notification import NewRecord
+    from quaynotify.notification_area import NewRecord
     from quaynotify.store.db import Backend
 
 _COLUMNS = "id, kind, target_kind, target, repository, delivery_id, metadata, created, dismissed"
