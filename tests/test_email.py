@@ -751,6 +751,53 @@ def test_send_mail_is_the_helper_authorization_uses(smtp_server: Callable[..., S
     assert "quaynotify email confirm ABCDEFGHJKLMNPQR" in server.last.part("html")
 
 
+CONFIRMATION_TEXT = """\
+Verify e-mail to receive acme/web notifications
+
+A request has been made to send notifications to this email address for the repository acme/web.
+
+To confirm, run this command where quaynotify is set up:
+
+    quaynotify email confirm ABCDEFGHJKLMNPQR
+
+If you do not wish to receive notifications for acme/web, you can ignore this message.
+
+Thank you,
+quaynotify
+"""
+CONFIRMATION_HTML = """\
+<!DOCTYPE html>
+<html><body>
+<h3>Verify e-mail to receive acme/web notifications</h3>
+<p>A request has been made to send notifications to this email address for the repository \
+acme/web.</p>
+<p>To confirm, run this command where quaynotify is set up:</p>
+<pre style="padding:8px;background:#f4f4f4"><code>quaynotify email confirm ABCDEFGHJKLMNPQR\
+</code></pre>
+<p>If you do not wish to receive notifications for acme/web, you can ignore this message.</p>
+<p>Thank you,<br>quaynotify</p>
+</body></html>
+"""
+
+
+def test_the_confirmation_mail_is_word_for_word_what_users_know() -> None:
+    mail = verification_mail(REPO, ADDRESS, "ABCDEFGHJKLMNPQR")
+    assert mail.to == ADDRESS
+    assert mail.subject == (
+        "[quaynotify] Please verify your e-mail address for repository acme/web"
+    )
+    assert mail.text == CONFIRMATION_TEXT
+    assert mail.html == CONFIRMATION_HTML
+
+
+def test_the_confirmation_mail_escapes_its_html_part_only() -> None:
+    # A repository name cannot hold markup (it is checked first); the template escapes anyway.
+    mail = verification_mail("a<b>/&c", ADDRESS, "ABCDEFGHJKLMNPQR")
+    assert "<h3>Verify e-mail to receive a&lt;b&gt;/&amp;c notifications</h3>" in mail.html
+    assert "<b>" not in mail.html
+    assert mail.text.startswith("Verify e-mail to receive a<b>/&c notifications\n")
+
+
 def test_preview_shows_the_target_and_message_but_no_password(
     smtp_server: Callable[..., Server],
 ) -> None:

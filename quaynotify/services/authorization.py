@@ -3,7 +3,6 @@ to the address in the confirmation e-mail, confirming it, and the check `rule ad
 
 from __future__ import annotations
 
-import html
 import re
 import secrets
 import string
@@ -13,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from quaynotify.catalogue.data import parse_repository
 from quaynotify.errors import DeliveryError, NotFoundError
-from quaynotify.methods.email import authorize_command, check_address
+from quaynotify.hints import authorize_command
+from quaynotify.methods.email import check_address
 from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 
 if TYPE_CHECKING:
@@ -102,34 +102,14 @@ def checker(store: Store) -> Authorized:
 
 
 def verification_mail(repository: str, address: str, code: str) -> Mail:
-    """Quay's authorization e-mail, with the command to run in place of its link."""
-    command = f"quaynotify email confirm {code}"
-    # Quay's heading says "recieve"; a typo in a mail that asks for trust looks like phishing.
-    heading = f"Verify e-mail to receive {repository} notifications"
-    request = (
-        "A request has been made to send notifications to this email address"
-        f" for the repository {repository}."
-    )
-    ignore = (
-        f"If you do not wish to receive notifications for {repository},"
-        " you can ignore this message."
-    )
-    text = (
-        f"{heading}\n\n{request}\n\n"
-        f"To confirm, run this command where quaynotify is set up:\n\n    {command}\n\n"
-        f"{ignore}\n\nThank you,\nquaynotify\n"
-    )
-    e = html.escape
-    body = (
-        "<!DOCTYPE html>\n<html><body>\n"
-        f"<h3>{e(heading)}</h3>\n<p>{e(request)}</p>\n"
-        "<p>To confirm, run this command where quaynotify is set up:</p>\n"
-        f'<pre style="padding:8px;background:#f4f4f4"><code>{e(command)}</code></pre>\n'
-        f"<p>{e(ignore)}</p>\n<p>Thank you,<br>quaynotify</p>\n</body></html>\n"
-    )
+    """Quay's authorization e-mail (templates/authorization.*.j2), with the command to run
+    in place of its link."""
+    from quaynotify.render.templating import render
+
+    values = {"repository": repository, "command": f"quaynotify email confirm {code}"}
     return Mail(
         to=address,
         subject=f"[quaynotify] Please verify your e-mail address for repository {repository}",
-        text=text,
-        html=body,
+        text=render("authorization.txt.j2", values),
+        html=render("authorization.html.j2", values),
     )
