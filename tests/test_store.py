@@ -58,6 +58,8 @@ def attempt(ok: bool, message: str = "") -> Attempt:
 
 def test_reading_an_absent_store_creates_nothing(store: Store) -> None:
     assert not store.exists()
+    assert store.journal.deliveries() == []
+    assert store.health.of() == {}
     assert store.inbox.visible("alice", ["acme"]) == []
     assert store.authorizations.of() == []
     assert not store.authorizations.is_confirmed("acme/web", "dev@example.com")

@@ -26,6 +26,7 @@ from quaynotify.store.journal import INTERRUPTED, DeliveryRecord
 if TYPE_CHECKING:
     from quaynotify.notification_area import InboxWriter
     from quaynotify.store import Store
+    from quaynotify.store.journal import Journal
 
 # -- planning -----------------------------------------------------------------------------------
 
@@ -188,6 +189,36 @@ JOURNAL_BATCH = 100
 JOURNAL_BATCH_SECONDS = 0.05
 
 
+class JournalBatches:
+    """Finished deliveries, journaled in batches as they end: one transaction per batch, not
+    per delivery (1,000 small ones cost ~100 ms of the main thread's time), and a killed
+    process loses at most JOURNAL_BATCH_SECONDS of them. Each batch counts towards its
+    rules' failure breakers."""
+
+    def __init__(self, journal: Journal, disable_after: int, clock: Clock) -> None:
+        self._journal = journal
+        self._disable_after = disable_after
+        self._clock = clock
+        self._batch: list[DeliveryRecord] = []
+        self._flushed = clock.monotonic()
+        self.newly_disabled: list[str] = []  # rules the breaker disabled, in order
+
+    def add(self, record: DeliveryRecord) -> None:
+        self._batch.append(record)
+        if (
+            len(self._batch) >= JOURNAL_BATCH
+            or self._clock.monotonic() - self._flushed >= JOURNAL_BATCH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            disabled = self._journal.record(self._batch, disable_after=self._disable_after)
+            self.newly_disabled.extend(disabled)
+            self._batch.clear()
+        self._flushed = self._clock.monotonic()
+
+
 def inbox_writer(state: Store) -> InboxWriter:
     """Where quay_notification deliveries go, handed to methods in their SendContext (they
     never look up the state themselves); it opens nothing until a record is written."""
@@ -236,24 +267,10 @@ def execute(
         )
     if planned and config.keep_days > 0:
         state.journal.prune(config.keep_days)
-    newly_disabled: list[str] = []
-    batch: list[DeliveryRecord] = []
-    clock = run.clock
-    flushed = [clock.monotonic()]
+    batches = JournalBatches(state.journal, config.delivery.disable_after, run.clock)
 
-    def flush() -> None:
-        if batch:
-            disable_after = config.delivery.disable_after
-            newly_disabled.extend(state.journal.record(batch, disable_after=disable_after))
-            batch.clear()
-        flushed[0] = clock.monotonic()
-
-    def journal(record: DeliveryRecord) -> None:
-        # One transaction per batch, not per delivery (1,000 small ones cost ~100 ms of the
-        # main thread's time); a killed process loses at most JOURNAL_BATCH_SECONDS of them.
-        batch.append(record)
-        if len(batch) >= JOURNAL_BATCH or clock.monotonic() - flushed[0] >= JOURNAL_BATCH_SECONDS:
-            flush()
+    def done(record: DeliveryRecord) -> None:
+        batches.add(record)
         if run.progress is not None:
             run.progress(record)
 
@@ -263,13 +280,13 @@ def execute(
             run.policy or RetryPolicy.from_settings(config.delivery),
             concurrency=run.concurrency or config.delivery.concurrency,
             deadline=run.deadline,
-            clock=clock,
-            on_done=journal,
+            clock=run.clock,
+            on_done=done,
             inbox=inbox_writer(state),
             stop=run.stop,
         )
     finally:
-        flush()
+        batches.flush()
     if run.stop is not None and run.stop.requested.is_set():
         raise Interrupted(interrupted_summary(records))
     return Outcome(
@@ -277,7 +294,7 @@ def execute(
         repository,
         deliveries=tuple(records),
         matched=len(planned),
-        newly_disabled=tuple(newly_disabled),
+        newly_disabled=tuple(batches.newly_disabled),
         problems=tuple(problems),
     )
 

@@ -76,22 +76,8 @@ def deliver(
 
     unfinished = run_all(one, len(planned), workers=concurrency, on_result=finished, stop=stop)
     for left in unfinished:
-        p = planned[left.index]
         attempts = tuple(progress[left.index])
-        if left.started:
-            error = f"interrupted during attempt {len(attempts) + 1}: the receiver may have it"
-        else:
-            error = "interrupted before the first attempt"
-        finished(
-            left.index,
-            replace(
-                _record(p, clock),
-                status=INTERRUPTED,
-                error=error,
-                attempts=attempts,
-                updated=clock.wall(),
-            ),
-        )
+        finished(left.index, _interrupted(planned[left.index], attempts, left.started, clock))
     if not unfinished:
         # With threads still in flight a close could wait on them: the process is ending.
         clients.close()
@@ -119,6 +105,23 @@ def _record(p: Planned, clock: Clock) -> DeliveryRecord:
         data=dict(n.data),
         performer=n.performer,
         created=clock.wall(),
+    )
+
+
+def _interrupted(
+    p: Planned, attempts: tuple[Attempt, ...], started: bool, clock: Clock
+) -> DeliveryRecord:
+    """The record of a delivery a stop left unfinished, with the attempts it made."""
+    if started:
+        error = f"interrupted during attempt {len(attempts) + 1}: the receiver may have it"
+    else:
+        error = "interrupted before the first attempt"
+    return replace(
+        _record(p, clock),
+        status=INTERRUPTED,
+        error=error,
+        attempts=attempts,
+        updated=clock.wall(),
     )
 
 

@@ -41,7 +41,10 @@ class Health:
         self._db = backend
 
     def of(self, rule_ids: Sequence[str] | None = None) -> dict[str, RuleHealth]:
-        """The health of these rules (every rule's by default) that have any, by rule id."""
+        """The health of these rules (every rule's by default) that have any, by rule id;
+        none when the database has not been created (reading it does not create it)."""
+        if not self._db.exists():
+            return {}
         rows = self._db.read("SELECT rule_id, failures, disabled, last_error FROM rule_health")
         wanted = None if rule_ids is None else set(rule_ids)
         return {

@@ -118,7 +118,10 @@ class Journal:
         since: float | None = None,
         limit: int | None = 50,
     ) -> list[DeliveryRecord]:
-        """Journaled deliveries, newest first, with their attempts."""
+        """Journaled deliveries, newest first, with their attempts; none when the database
+        has not been created (reading it does not create it)."""
+        if not self._db.exists():
+            return []
         where, params = [], []  # type: tuple[list[str], list[Any]]
         if failed:
             where.append("status != 'succeeded'")
