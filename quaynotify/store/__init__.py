@@ -24,10 +24,6 @@ class Store:
         self.inbox = Inbox(backend)
         self.authorizations = Authorizations(backend)
 
-    @property
-    def where(self) -> str:
-        return self.backend.where
-
     def exists(self) -> bool:
         """Whether the database has been created: reading commands do not create it."""
         return self.backend.exists()
