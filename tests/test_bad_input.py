@@ -18,7 +18,7 @@ import pytest
 from receivers import Receiver
 
 from quaynotify.inputs import MAX_DATA_BYTES
-from quaynotify.store.state import State
+from quaynotify.store import open_store
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
@@ -942,8 +942,8 @@ def test_bad_input_is_one_error_line(
     os.utime(config_file, ns=(1_000_000_000, 1_000_000_000))  # any later write would show
     make_files(tmp_path, case.files)
     if case.database:
-        state = State(tmp_path / "state")
-        state.reset(R1)
+        state = open_store(tmp_path / "state")
+        state.health.reset(R1)
         state.close()
     args = [a.replace("{tmp}", str(tmp_path)) for a in case.args]
     if case.process:

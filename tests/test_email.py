@@ -30,7 +30,7 @@ from quaynotify.methods.email import NOT_AUTHORIZED, Email
 from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
 from quaynotify.render.messages import messages
 from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
-from quaynotify.store.state import State
+from quaynotify.store import Store, open_store
 from tests.conftest import Cli, Result
 
 # aiosmtpd warns when AUTH is allowed without STARTTLS; the ssl variant is all TLS from the start.
@@ -380,7 +380,7 @@ def test_authorize_reports_a_failed_send_and_keeps_the_code(
     )
     server.handler.rcpt_reply = None
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
-    (record,) = authorizations(State(config_file.parent / "state"))
+    (record,) = authorizations(open_store(config_file.parent / "state"))
     assert not record.confirmed
 
 
@@ -751,6 +751,53 @@ def test_send_mail_is_the_helper_authorization_uses(smtp_server: Callable[..., S
     assert "quaynotify email confirm ABCDEFGHJKLMNPQR" in server.last.part("html")
 
 
+CONFIRMATION_TEXT = """\
+Verify e-mail to receive acme/web notifications
+
+A request has been made to send notifications to this email address for the repository acme/web.
+
+To confirm, run this command where quaynotify is set up:
+
+    quaynotify email confirm ABCDEFGHJKLMNPQR
+
+If you do not wish to receive notifications for acme/web, you can ignore this message.
+
+Thank you,
+quaynotify
+"""
+CONFIRMATION_HTML = """\
+<!DOCTYPE html>
+<html><body>
+<h3>Verify e-mail to receive acme/web notifications</h3>
+<p>A request has been made to send notifications to this email address for the repository \
+acme/web.</p>
+<p>To confirm, run this command where quaynotify is set up:</p>
+<pre style="padding:8px;background:#f4f4f4"><code>quaynotify email confirm ABCDEFGHJKLMNPQR\
+</code></pre>
+<p>If you do not wish to receive notifications for acme/web, you can ignore this message.</p>
+<p>Thank you,<br>quaynotify</p>
+</body></html>
+"""
+
+
+def test_the_confirmation_mail_is_word_for_word_what_users_know() -> None:
+    mail = verification_mail(REPO, ADDRESS, "ABCDEFGHJKLMNPQR")
+    assert mail.to == ADDRESS
+    assert mail.subject == (
+        "[quaynotify] Please verify your e-mail address for repository acme/web"
+    )
+    assert mail.text == CONFIRMATION_TEXT
+    assert mail.html == CONFIRMATION_HTML
+
+
+def test_the_confirmation_mail_escapes_its_html_part_only() -> None:
+    # A repository name cannot hold markup (it is checked first); the template escapes anyway.
+    mail = verification_mail("a<b>/&c", ADDRESS, "ABCDEFGHJKLMNPQR")
+    assert "<h3>Verify e-mail to receive a&lt;b&gt;/&amp;c notifications</h3>" in mail.html
+    assert "<b>" not in mail.html
+    assert mail.text.startswith("Verify e-mail to receive a<b>/&c notifications\n")
+
+
 def test_preview_shows_the_target_and_message_but_no_password(
     smtp_server: Callable[..., Server],
 ) -> None:
@@ -777,8 +824,8 @@ def test_preview_shows_the_target_and_message_but_no_password(
 # -- end to end through the CLI -----------------------------------------------------------------
 
 
-def journal(config_file: Path) -> State:
-    return State(config_file.parent / "state")
+def journal(config_file: Path) -> Store:
+    return open_store(config_file.parent / "state")
 
 
 def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: Path) -> None:
@@ -786,7 +833,7 @@ def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: P
     assert add_email_rule(cli).code == 0
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == 0, result.err
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert delivery.status == "succeeded"
     assert [(a.ok, a.status) for a in delivery.attempts] == [(True, 250)]
     received = server.last
@@ -834,7 +881,7 @@ def test_a_temporary_reply_is_retried(cli: Cli, server: Server, config_file: Pat
     server.handler.data_replies.append("451 4.3.0 Try again later")
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == 0, result.err
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert delivery.status == "succeeded"
     first, second = delivery.attempts
     assert (first.ok, first.status, second.ok, second.status) == (False, 451, True, 250)
@@ -849,7 +896,7 @@ def test_a_permanent_reply_is_not_retried(cli: Cli, server: Server, config_file:
     server.handler.rcpt_reply = "550 5.1.1 Mailbox unavailable"
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert delivery.status == "failed"
     (attempt,) = delivery.attempts
     assert (attempt.ok, attempt.status) == (False, 550)
@@ -890,7 +937,7 @@ def test_wrong_password_through_the_cli(
     assert "check [smtp] username and password (permanent: not retried)" in result.err
     emitted = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert emitted.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert len(delivery.attempts) == 1  # an authentication failure is not retried
     assert delivery.attempts[0].status == 535
     for text in (result.out, result.err, emitted.out, emitted.err):
@@ -939,7 +986,7 @@ def test_the_smtp_password_never_appears(
 
 
 def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_dir: Path) -> None:
-    state = State(state_dir)
+    state = open_store(state_dir)
     is_ok = checker(state)
     assert not is_ok(REPO, ADDRESS)
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
@@ -954,7 +1001,7 @@ def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_
     assert record.confirmed_at is not None
     assert is_ok(REPO, ADDRESS)
     assert not is_ok("acme/api", ADDRESS)
-    (code_row,) = state.read("SELECT code FROM authorized_email")
+    (code_row,) = state.backend.read("SELECT code FROM authorized_email")
     assert re.fullmatch(r"[A-Z0-9]{16}", code_row[0])
 
 
@@ -968,7 +1015,7 @@ def test_a_hostile_smtp_reply_reaches_no_terminal_raw(
     server.handler.rcpt_reply = "550 5.1.1 \x1b]0;pwned\x07[/bold]"
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert "\x1b]0;pwned\x07" in (delivery.error or "")  # journaled as received
     for text in (result.out, result.err, cli("log").out):
         assert "\x1b" not in text and "\x07" not in text

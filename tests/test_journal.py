@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from quaynotify.store.state import State
+from quaynotify.store import open_store
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
@@ -315,8 +315,8 @@ def test_the_state_files_are_created_private_in_a_directory_that_already_existed
     old = os.umask(0o022)
     try:
         state_dir.mkdir(mode=0o755)
-        state = State(state_dir)
-        state.reset("any-rule")  # creates the database, and keeps it open: -wal and -shm exist
+        state = open_store(state_dir)
+        state.health.reset("any-rule")  # creates the database and keeps it open: -wal, -shm exist
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state_dir.iterdir()}
         state.close()
     finally:

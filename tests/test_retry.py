@@ -18,7 +18,7 @@ from quaynotify.config.load import DeliverySettings
 from quaynotify.delivery.retry import Clock, RetryPolicy, attempt_with_retries
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent
-from quaynotify.store.state import Attempt
+from quaynotify.store.journal import Attempt
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from quaynotify.config.load import Rule
     from quaynotify.output import Output
-    from quaynotify.store.state import DeliveryRecord, RuleHealth
+    from quaynotify.store.health import RuleHealth
+    from quaynotify.store.journal import DeliveryRecord
 
 
 def when(ts: float) -> str:

@@ -7,7 +7,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +16,8 @@ from quaynotify.masking import MASK, remember
 
 if TYPE_CHECKING:
     import httpx
+
+    from quaynotify.notification_area import InboxWriter
 
 __all__ = ["MASK"]
 
@@ -68,7 +70,7 @@ class SendContext:
 
     timeout: float
     client: httpx.Client | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    inbox: InboxWriter | None = None  # where quay_notification puts its records
 
 
 @dataclass(frozen=True)

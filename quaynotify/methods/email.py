@@ -4,11 +4,11 @@ authorized for the repository, sent through the SMTP helper (smtp.py)."""
 from __future__ import annotations
 
 import html
-import shlex
 from collections.abc import Mapping
 from typing import Any
 
 from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.hints import authorize_command
 from quaynotify.methods.base import (
     MASK,
     FieldSpec,
@@ -43,10 +43,6 @@ def check_address(address: Any) -> str:
             f"Invalid e-mail address {address!r}: give one address, such as dev@example.com"
         )
     return address
-
-
-def authorize_command(repository: str, address: str) -> str:
-    return f"quaynotify email authorize {shlex.quote(repository)} {shlex.quote(address)}"
 
 
 # -- the method ---------------------------------------------------------------------------------

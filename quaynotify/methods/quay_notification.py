@@ -4,9 +4,9 @@ user, each member of a team, or an organisation's admins; and the [teams] and [o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 from quaynotify.errors import ConfigError, DeliveryError, ValidationError
 from quaynotify.methods.base import (
@@ -18,6 +18,7 @@ from quaynotify.methods.base import (
     SendContext,
     Sent,
 )
+from quaynotify.notification_area import NewRecord
 
 TARGET_KINDS = ("user", "team", "org")
 TARGET_FORMS = "user:NAME, team:NAME or org:NAME"
@@ -123,27 +124,6 @@ def parse_target(value: Any) -> Target:
     if not name:
         raise ValidationError(f"Missing target name in {value!r}: expected {TARGET_FORMS}")
     return Target(kind, name)
-
-
-@dataclass(frozen=True)
-class NewRecord:
-    """A record to put in the notification area: Quay's Notification row, minus id and time."""
-
-    kind: str  # the event name
-    target_kind: str  # "user" (team members get one each) or "org" (one shared by its admins)
-    target: str
-    repository: str
-    delivery_id: str
-    metadata: Mapping[str, Any]
-
-
-class InboxWriter(Protocol):
-    """Where the method puts records (implemented by quaynotify.services.inbox.Inbox). Called
-    from the delivery pool's threads: an implementation must be safe to call concurrently."""
-
-    def add(self, records: Sequence[NewRecord]) -> Sequence[str]:
-        """Store every record in one transaction; return their ids."""
-        ...
 
 
 # -- the method ------------------------------------------------------------------------------------
@@ -277,8 +257,8 @@ class QuayNotification(Method):
 
     def send(self, notification: Notification, ctx: SendContext) -> Sent:
         self._check_event_at_send(notification)
-        inbox: InboxWriter | None = ctx.extra.get("inbox")
-        if inbox is None:  # pragma: no cover - delivery.send_extras always provides it
+        inbox = ctx.inbox
+        if inbox is None:  # pragma: no cover - delivery always hands one over
             raise DeliveryError("the notification area is not available", retryable=False)
         records, description = self.records(notification)
         if records:
