@@ -64,7 +64,7 @@ class Email(Method):
 
     @classmethod
     def check_settings(cls, settings: MethodSettings) -> None:
-        settings[SMTP]
+        settings[SMTP]  # raises the [smtp] table's problem, if it has one
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:

@@ -151,7 +151,7 @@ class QuayNotification(Method):
 
     @classmethod
     def check_settings(cls, settings: MethodSettings) -> None:
-        settings[DIRECTORY]
+        settings[DIRECTORY]  # raises the [teams] or [orgs] table's problem, if one has one
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
@@ -172,7 +172,7 @@ class QuayNotification(Method):
                 f"unknown config key {unknown[0]!r} for method {cls.name}: expected target"
             )
         target = parse_target(config.get("target"))
-        settings[DIRECTORY]
+        settings[DIRECTORY]  # the tables must be sound, whatever the target
         cls._check_form(target)
         return cls(config, settings)
 
