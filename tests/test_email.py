@@ -25,9 +25,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from quaynotify.catalogue.data import build_event_data
 from quaynotify.catalogue.events import get_event
 from quaynotify.errors import ConfigError, DeliveryError, ExitCode, ValidationError
+from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.email import NOT_AUTHORIZED, Email
-from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
+from quaynotify.methods.smtp import Mail, parse_smtp, send_mail
 from quaynotify.render.messages import messages
 from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
 from quaynotify.store import Store, open_store
@@ -42,6 +43,7 @@ ENV = "QN_TEST_SMTP_PASSWORD"
 SENDER = "Quay Bot <quay@example.com>"
 ADDRESS = "dev@example.com"
 REPO = "acme/web"
+NO_TABLES = parse_method_settings({})  # a config without [smtp]: its defaults
 CODE = re.compile(r"quaynotify email confirm ([A-Z0-9]{16})\b")
 
 
@@ -452,20 +454,22 @@ SMTP_ERRORS = [
 @pytest.mark.parametrize(("table", "message"), SMTP_ERRORS)
 def test_smtp_table_validation(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        Email.from_config({"email": ADDRESS}, {"smtp": table}, repository=REPO)
+        Email.from_config(
+            {"email": ADDRESS}, parse_method_settings({"smtp": table}), repository=REPO
+        )
     assert raised.value.message == message
 
 
 def test_smtp_table_defaults_and_not_a_table() -> None:
-    assert smtp_settings({}).port == 587
-    assert smtp_settings({"smtp": {"security": "ssl"}}).port == 465
-    assert smtp_settings({"smtp": {"security": "none"}}).port == 25
-    assert smtp_settings({"smtp": {"security": "ssl", "port": 2465}}).port == 2465
-    assert smtp_settings({}).timeout == 10.0
+    assert parse_smtp({}).port == 587
+    assert parse_smtp({"security": "ssl"}).port == 465
+    assert parse_smtp({"security": "none"}).port == 25
+    assert parse_smtp({"security": "ssl", "port": 2465}).port == 2465
+    assert parse_smtp({}).timeout == 10.0
     with pytest.raises(ConfigError, match=r"^'smtp' must be a table, written \[smtp\]$"):
-        smtp_settings({"smtp": "host"})
+        parse_smtp("host")
     with pytest.raises(ConfigError, match="password must be a string") as raised:
-        smtp_settings({"smtp": {"password": ["hunter2"]}})
+        parse_smtp({"password": ["hunter2"]})
     assert "hunter2" not in raised.value.message
 
 
@@ -503,13 +507,13 @@ def test_email_config_validation(
     config: dict[str, Any], authorized: Callable[[str, str], bool] | None, message: str
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        Email.from_config(config, {}, repository=REPO, authorized=authorized)
+        Email.from_config(config, NO_TABLES, repository=REPO, authorized=authorized)
     assert raised.value.message == message
 
 
 def test_authorization_is_not_checked_at_send_time() -> None:
     # as Quay: `authorized` is None when a delivery builds the method
-    method = Email.from_config({"email": ADDRESS}, {}, repository=REPO)
+    method = Email.from_config({"email": ADDRESS}, NO_TABLES, repository=REPO)
     assert method.config["email"] == ADDRESS
     seen: list[tuple[str, str]] = []
 
@@ -517,7 +521,7 @@ def test_authorization_is_not_checked_at_send_time() -> None:
         seen.append((repository, address))
         return True
 
-    Email.from_config({"email": ADDRESS}, {}, repository=REPO, authorized=spy)
+    Email.from_config({"email": ADDRESS}, NO_TABLES, repository=REPO, authorized=spy)
     assert seen == [(REPO, ADDRESS)]
 
 
@@ -551,7 +555,7 @@ def notification(**overrides: Any) -> Notification:
 
 
 def method_for(server: Server, address: str = ADDRESS, **smtp: Any) -> Email:
-    settings = {"smtp": server.smtp_table(**smtp)}
+    settings = parse_method_settings({"smtp": server.smtp_table(**smtp)})
     return Email.from_config({"email": address}, settings, repository=REPO)
 
 
@@ -731,7 +735,7 @@ def test_an_unset_password_variable_is_reported_without_sending(
 
 
 def test_send_without_host_or_sender_fails_permanently() -> None:
-    method = Email.from_config({"email": ADDRESS}, {}, repository=REPO)
+    method = Email.from_config({"email": ADDRESS}, NO_TABLES, repository=REPO)
     with pytest.raises(DeliveryError) as raised:
         method.send(notification(), SendContext(timeout=5))
     assert raised.value.message == (
@@ -743,7 +747,7 @@ def test_send_without_host_or_sender_fails_permanently() -> None:
 
 def test_send_mail_is_the_helper_authorization_uses(smtp_server: Callable[..., Server]) -> None:
     server = smtp_server("ssl")
-    smtp = smtp_settings({"smtp": server.smtp_table()})
+    smtp = parse_smtp(server.smtp_table())
     mail = verification_mail(REPO, ADDRESS, "ABCDEFGHJKLMNPQR")
     assert isinstance(mail, Mail)
     sent = send_mail(smtp, mail, timeout=5)

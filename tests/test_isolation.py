@@ -16,6 +16,7 @@ from receivers import Receiver
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import RetryPolicy
 from quaynotify.delivery.run import Planned, deliver
+from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Method, Notification, Preview, RuleContext, SendContext, Sent
 
 Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
@@ -124,7 +125,7 @@ class Exploding(Method):
 def planned(repository: str, n: int) -> Planned:
     r = Rule(id=f"r{n}", repository=repository, event="repo_push", method="exploding", config={})
     note = Notification(f"d{n}", "repo_push", repository, {}, "summary", "info")
-    return Planned(r, note, method=Exploding({}, {}))
+    return Planned(r, note, method=Exploding({}, parse_method_settings({})))
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from quaynotify.config.load import DeliverySettings
+from quaynotify.config.settings import DeliverySettings
 from quaynotify.delivery.retry import Clock, RetryPolicy, attempt_with_retries
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent

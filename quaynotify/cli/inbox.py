@@ -50,12 +50,12 @@ def inbox(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from quaynotify.methods.quay_notification import directory
+    from quaynotify.methods.quay_notification import DIRECTORY
 
     g = globals_of(ctx)
     out = g.output(as_json)
     name = _who(user)
-    orgs = directory(g.config().tables).administered_by(name)
+    orgs = g.config().settings.methods[DIRECTORY].administered_by(name)
     area = _inbox(ctx)
     records = area.visible(name, orgs, include_dismissed=all_)
     if out.as_json:

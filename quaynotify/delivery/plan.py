@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from quaynotify.catalogue.data import build_event_data, parse_repository, sample_event_data
 from quaynotify.catalogue.events import get_event
 from quaynotify.config.load import Config, Rule
+from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from quaynotify.delivery.run import Planned, deliver, unexpected
 from quaynotify.delivery.workers import Stop
@@ -79,8 +80,8 @@ def make_event_data(
         event,
         repository,
         fields,
-        hostname=config.server.hostname,
-        scheme=config.server.scheme,
+        hostname=config.settings.server.hostname,
+        scheme=config.settings.server.scheme,
         defaults=not sample,
     )
 
@@ -91,8 +92,8 @@ def sample_data(config: Config, rule: Rule) -> dict[str, Any]:
         get_event(rule.event),
         rule.repository,
         rule.event_config,
-        hostname=config.server.hostname,
-        scheme=config.server.scheme,
+        hostname=config.settings.server.hostname,
+        scheme=config.settings.server.scheme,
     )
 
 
@@ -127,8 +128,8 @@ def plan(
             event.name,
             data,
             performer=performer,
-            hostname=config.server.hostname,
-            scheme=config.server.scheme,
+            hostname=config.settings.server.hostname,
+            scheme=config.settings.server.scheme,
         )
         base = replace(base, summary=m.summary, html=m.html, text=m.text, mrkdwn=m.mrkdwn)
     planned = []
@@ -139,29 +140,32 @@ def plan(
             repository=rule.repository,
             title=rule.title,
         )
-        if rule.id in disabled:
-            planned.append(
-                Planned(
-                    rule,
-                    notification,
-                    problem=f"rule {rule.id} is disabled after {config.delivery.disable_after}"
-                    f" failed deliveries in a row: run `quaynotify rule reset {rule.id}`",
-                    skip=True,
-                )
-            )
-            continue
-        try:
-            method = get_method(rule.method).for_sending(
-                rule.config, config.tables, repository=rule.repository
-            )
-        except QuaynotifyError as exc:
-            planned.append(Planned(rule, notification, problem=f"invalid rule config: {exc}"))
-        except Exception as exc:  # a value our validation does not foresee: this rule fails
-            problem = f"invalid rule config: {unexpected(exc).message}"
-            planned.append(Planned(rule, notification, problem=problem))
-        else:
-            planned.append(Planned(rule, notification, method=method))
+        planned.append(_planned(config.settings, rule, notification, rule.id in disabled))
     return planned
+
+
+def _planned(settings: Settings, rule: Rule, notification: Notification, disabled: bool) -> Planned:
+    """The rule's delivery: skipped when the breaker disabled the rule, failed when its config
+    no longer holds, else with its method built from the config's settings."""
+    if disabled:
+        return Planned(
+            rule,
+            notification,
+            problem=f"rule {rule.id} is disabled after {settings.delivery.disable_after}"
+            f" failed deliveries in a row: run `quaynotify rule reset {rule.id}`",
+            skip=True,
+        )
+    try:
+        method = get_method(rule.method).for_sending(
+            rule.config, settings.methods, repository=rule.repository
+        )
+    except QuaynotifyError as exc:
+        return Planned(rule, notification, problem=f"invalid rule config: {exc}")
+    except Exception as exc:  # a value our validation does not foresee: this rule fails
+        return Planned(
+            rule, notification, problem=f"invalid rule config: {unexpected(exc).message}"
+        )
+    return Planned(rule, notification, method=method)
 
 
 def disabled_rules(state: Store, rules: Sequence[Rule]) -> list[str]:
@@ -265,9 +269,9 @@ def execute(
             problems=tuple(problems),
             dry_run=True,
         )
-    if planned and config.keep_days > 0:
-        state.journal.prune(config.keep_days)
-    batches = JournalBatches(state.journal, config.delivery.disable_after, run.clock)
+    if planned and config.settings.journal.keep_days > 0:
+        state.journal.prune(config.settings.journal.keep_days)
+    batches = JournalBatches(state.journal, config.settings.delivery.disable_after, run.clock)
 
     def done(record: DeliveryRecord) -> None:
         batches.add(record)
@@ -277,8 +281,8 @@ def execute(
     try:
         records = deliver(
             planned,
-            run.policy or RetryPolicy.from_settings(config.delivery),
-            concurrency=run.concurrency or config.delivery.concurrency,
+            run.policy or RetryPolicy.from_settings(config.settings.delivery),
+            concurrency=run.concurrency or config.settings.delivery.concurrency,
             deadline=run.deadline,
             clock=run.clock,
             on_done=done,

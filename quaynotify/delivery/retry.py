@@ -14,7 +14,7 @@ from quaynotify.methods.base import Sent
 from quaynotify.store.journal import Attempt
 
 if TYPE_CHECKING:
-    from quaynotify.config.load import DeliverySettings
+    from quaynotify.config.settings import DeliverySettings
 
 TRANSIENT = "transient"
 

@@ -12,6 +12,7 @@ from quaynotify.methods.flowdock import Flowdock
 from quaynotify.methods.hipchat import Hipchat
 from quaynotify.methods.quay_notification import QuayNotification
 from quaynotify.methods.slack import Slack
+from quaynotify.methods.tables import MethodSettings, Table
 from quaynotify.methods.webhook import Webhook
 
 METHODS: dict[str, type[Method]] = {
@@ -22,6 +23,17 @@ METHODS: dict[str, type[Method]] = {
     Slack.name: Slack,
     Email.name: Email,
 }
+
+
+def method_tables() -> tuple[Table[Any], ...]:
+    """Every table of the config document that a registered method reads, in registry order."""
+    return tuple(dict.fromkeys(table for m in METHODS.values() for table in m.tables))
+
+
+def parse_method_settings(doc: Mapping[str, Any]) -> MethodSettings:
+    """Every table the registered methods read, parsed from the config document `doc` (once:
+    the config's loader does it, and hands the result to every method it builds)."""
+    return MethodSettings.parse(doc, method_tables())
 
 
 def get_method(name: str) -> type[Method]:

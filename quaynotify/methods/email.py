@@ -22,11 +22,12 @@ from quaynotify.methods.base import (
 from quaynotify.methods.smtp import (
     ADDRESS,
     PERMANENT,
+    SMTP,
     Mail,
     header_text,
     send_mail,
-    smtp_settings,
 )
+from quaynotify.methods.tables import MethodSettings
 
 NOT_AUTHORIZED = (
     "The specified e-mail address is not authorized to receive notifications for this repository"
@@ -59,14 +60,16 @@ class Email(Method):
         ),
     )
 
+    tables = (SMTP,)
+
     @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        smtp_settings(settings)
+    def check_settings(cls, settings: MethodSettings) -> None:
+        settings[SMTP]  # raises the [smtp] table's problem, if it has one
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         address = check_address(config.get("email"))
-        smtp_settings(ctx.settings)
+        ctx.settings[SMTP]  # a rule needs a sound [smtp] table
         # As in Quay, authorization is checked when the rule is created, never at send time.
         if ctx.authorized is not None and not ctx.authorized(ctx.repository, address):
             raise ValidationError(
@@ -87,7 +90,7 @@ class Email(Method):
         )
 
     def preview(self, notification: Notification) -> Preview:
-        smtp = smtp_settings(self.settings)
+        smtp = self.settings[SMTP]
         mail = self.mail(notification)
         target = f"SMTP {smtp.host or '(no [smtp] host)'}:{smtp.port} ({smtp.security})"
         if smtp.username:
@@ -102,7 +105,7 @@ class Email(Method):
         return Preview(self.name, target, headers, mail.text)
 
     def send(self, notification: Notification, ctx: SendContext) -> Sent:
-        smtp = smtp_settings(self.settings)
+        smtp = self.settings[SMTP]
         problem = smtp.sending_problem()
         if problem:
             raise DeliveryError(f"{problem} {PERMANENT}", retryable=False)

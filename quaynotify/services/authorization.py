@@ -6,18 +6,18 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quaynotify.catalogue.data import parse_repository
 from quaynotify.errors import DeliveryError, NotFoundError
 from quaynotify.hints import authorize_command
 from quaynotify.methods.email import check_address
-from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
+from quaynotify.methods.smtp import SMTP, Mail, send_mail
 
 if TYPE_CHECKING:
     from quaynotify.methods.base import Authorized
+    from quaynotify.methods.tables import MethodSettings
     from quaynotify.store import Store
     from quaynotify.store.authorizations import Authorization
 
@@ -39,13 +39,13 @@ def new_code() -> str:
 
 
 def authorize(
-    store: Store, settings: Mapping[str, Any], repository: str, address: str
+    store: Store, settings: MethodSettings, repository: str, address: str
 ) -> AuthorizeResult:
     """Create (or find) the record and mail its code, as Quay's "Send Authorization E-mail":
     a confirmed address gets nothing, an unconfirmed one gets the same code again."""
     parse_repository(repository)
     check_address(address)
-    smtp = smtp_settings(settings)
+    smtp = settings[SMTP]
     smtp.require_sending()
     # The record is committed before the SMTP exchange: holding the database's write lock
     # through a slow server would stall every other writer. A failed send keeps the code,
