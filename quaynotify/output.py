@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -157,45 +157,6 @@ class Output:
             yield lambda _done: bar.advance(task)
 
     # -- masking -------------------------------------------------------------------------------
-
-    def mask_config(self, method: str, config: Mapping[str, Any]) -> dict[str, Any]:
-        """A rule's method config with its secret fields masked (unless --show-secrets)."""
-        if self.show_secrets:
-            return dict(config)
-        return mask_config(method, config)
-
-
-def mask_config(method: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """Secret fields masked (references kept), and in every URL-valued field (`url`,
-    `api_url`, ...) a userinfo password and the query values."""
-    from quaynotify.methods import METHODS
-    from quaynotify.methods.base import mask_secret
-
-    cls = METHODS.get(method)
-    secret = {f.name for f in cls.fields if f.secret} if cls else set(config)
-    masked = {}
-    for key, value in config.items():
-        if key in secret:
-            masked[key] = mask_secret(str(value))
-        elif isinstance(value, str) and "://" in value:
-            masked[key] = _mask_url(value)
-        else:
-            masked[key] = value
-    return masked
-
-
-def _mask_url(value: str) -> str:
-    """mask_url for a value that is a URL with a host; anything else (a webhook template
-    that holds URLs, a reference) as it is."""
-    from urllib.parse import urlsplit
-
-    from quaynotify.methods.base import MASK, mask_url
-
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # e.g. a stray bracket: its password cannot be told from its host
-        return MASK
-    return mask_url(value) if parts.scheme and parts.netloc else value
 
 
 def visible(text: str, *, keep_layout: bool = False) -> str:

@@ -19,7 +19,7 @@ from helpers.configs import NOWHERE, rule_add, rule_toml
 from helpers.receivers import Receiver
 
 from quaynotify.inputs import MAX_DATA_BYTES
-from quaynotify.store.state import State
+from quaynotify.store import open_store
 
 PREFIX = "quaynotify: error: "
 USAGE, CONFIG = 2, 3
@@ -914,8 +914,8 @@ def test_bad_input_is_one_error_line(
     os.utime(config_file, ns=(1_000_000_000, 1_000_000_000))  # any later write would show
     make_files(tmp_path, case.files)
     if case.database:
-        state = State(tmp_path / "state")
-        state.reset(R1)
+        state = open_store(tmp_path / "state")
+        state.health.reset(R1)
         state.close()
     args = [a.replace("{tmp}", str(tmp_path)) for a in case.args]
     if case.process:

@@ -25,7 +25,7 @@ from helpers.configs import NOWHERE, rule_add, rule_id, webhook_toml, write_conf
 from helpers.receivers import Hanging, Received, Receiver, Resetting
 
 from quaynotify.config import load as cfg
-from quaynotify.store.state import State
+from quaynotify.store import open_store
 
 TAGS = 'updated_tags=["latest"]'
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", TAGS)
@@ -377,8 +377,8 @@ def test_parallel_emits_journal_every_delivery_once(tmp_path: Path, fresh: bool)
             config, [receiver.url(p) for p in ("/a", "/b", "/flaky")], "max_attempts = 2\n"
         )
         if not fresh:
-            state = State(tmp_path / "state")
-            state.reset(rule_id(1))  # creates the database
+            state = open_store(tmp_path / "state")
+            state.health.reset(rule_id(1))  # creates the database
             state.close()
         procs = [spawn(EMIT, env) for _ in range(20)]
         printed = []
@@ -472,7 +472,7 @@ def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
         "interrupted before the first attempt"
     }
     # Interrupted is not the receiver's failure: the breaker did not count it.
-    health = State(tmp_path / "state").health()
+    health = open_store(tmp_path / "state").health.of()
     assert all(h.failures == 0 for h in health.values())
     # What did not finish is what replay --failed sends, with the same delivery ids.
     with Receiver() as again:

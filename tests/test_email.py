@@ -27,12 +27,13 @@ from helpers.configs import rule_add
 from quaynotify.catalogue.data import build_event_data
 from quaynotify.catalogue.events import get_event
 from quaynotify.errors import ConfigError, DeliveryError, ExitCode, ValidationError
+from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.email import NOT_AUTHORIZED, Email
-from quaynotify.methods.smtp import Mail, send_mail, smtp_settings
+from quaynotify.methods.smtp import Mail, parse_smtp, send_mail
 from quaynotify.render.messages import messages
 from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
-from quaynotify.store.state import State
+from quaynotify.store import Store, open_store
 
 # aiosmtpd warns when AUTH is allowed without STARTTLS; the ssl variant is all TLS from the start.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -43,6 +44,7 @@ ENV = "QN_TEST_SMTP_PASSWORD"
 SENDER = "Quay Bot <quay@example.com>"
 ADDRESS = "dev@example.com"
 REPO = "acme/web"
+NO_TABLES = parse_method_settings({})  # a config without [smtp]: its defaults
 CODE = re.compile(r"quaynotify email confirm ([A-Z0-9]{16})\b")
 
 
@@ -374,7 +376,7 @@ def test_authorize_reports_a_failed_send_and_keeps_the_code(
     )
     server.handler.rcpt_reply = None
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
-    (record,) = authorizations(State(config_file.parent / "state"))
+    (record,) = authorizations(open_store(config_file.parent / "state"))
     assert not record.confirmed
 
 
@@ -446,20 +448,22 @@ SMTP_ERRORS = [
 @pytest.mark.parametrize(("table", "message"), SMTP_ERRORS)
 def test_smtp_table_validation(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        Email.from_config({"email": ADDRESS}, {"smtp": table}, repository=REPO)
+        Email.from_config(
+            {"email": ADDRESS}, parse_method_settings({"smtp": table}), repository=REPO
+        )
     assert raised.value.message == message
 
 
 def test_smtp_table_defaults_and_not_a_table() -> None:
-    assert smtp_settings({}).port == 587
-    assert smtp_settings({"smtp": {"security": "ssl"}}).port == 465
-    assert smtp_settings({"smtp": {"security": "none"}}).port == 25
-    assert smtp_settings({"smtp": {"security": "ssl", "port": 2465}}).port == 2465
-    assert smtp_settings({}).timeout == 10.0
+    assert parse_smtp({}).port == 587
+    assert parse_smtp({"security": "ssl"}).port == 465
+    assert parse_smtp({"security": "none"}).port == 25
+    assert parse_smtp({"security": "ssl", "port": 2465}).port == 2465
+    assert parse_smtp({}).timeout == 10.0
     with pytest.raises(ConfigError, match=r"^'smtp' must be a table, written \[smtp\]$"):
-        smtp_settings({"smtp": "host"})
+        parse_smtp("host")
     with pytest.raises(ConfigError, match="password must be a string") as raised:
-        smtp_settings({"smtp": {"password": ["hunter2"]}})
+        parse_smtp({"password": ["hunter2"]})
     assert "hunter2" not in raised.value.message
 
 
@@ -497,13 +501,13 @@ def test_email_config_validation(
     config: dict[str, Any], authorized: Callable[[str, str], bool] | None, message: str
 ) -> None:
     with pytest.raises(ValidationError) as raised:
-        Email.from_config(config, {}, repository=REPO, authorized=authorized)
+        Email.from_config(config, NO_TABLES, repository=REPO, authorized=authorized)
     assert raised.value.message == message
 
 
 def test_authorization_is_not_checked_at_send_time() -> None:
     # as Quay: `authorized` is None when a delivery builds the method
-    method = Email.from_config({"email": ADDRESS}, {}, repository=REPO)
+    method = Email.from_config({"email": ADDRESS}, NO_TABLES, repository=REPO)
     assert method.config["email"] == ADDRESS
     seen: list[tuple[str, str]] = []
 
@@ -511,7 +515,7 @@ def test_authorization_is_not_checked_at_send_time() -> None:
         seen.append((repository, address))
         return True
 
-    Email.from_config({"email": ADDRESS}, {}, repository=REPO, authorized=spy)
+    Email.from_config({"email": ADDRESS}, NO_TABLES, repository=REPO, authorized=spy)
     assert seen == [(REPO, ADDRESS)]
 
 
@@ -545,7 +549,7 @@ def notification(**overrides: Any) -> Notification:
 
 
 def method_for(server: Server, address: str = ADDRESS, **smtp: Any) -> Email:
-    settings = {"smtp": server.smtp_table(**smtp)}
+    settings = parse_method_settings({"smtp": server.smtp_table(**smtp)})
     return Email.from_config({"email": address}, settings, repository=REPO)
 
 
@@ -725,7 +729,7 @@ def test_an_unset_password_variable_is_reported_without_sending(
 
 
 def test_send_without_host_or_sender_fails_permanently() -> None:
-    method = Email.from_config({"email": ADDRESS}, {}, repository=REPO)
+    method = Email.from_config({"email": ADDRESS}, NO_TABLES, repository=REPO)
     with pytest.raises(DeliveryError) as raised:
         method.send(notification(), SendContext(timeout=5))
     assert raised.value.message == (
@@ -737,12 +741,59 @@ def test_send_without_host_or_sender_fails_permanently() -> None:
 
 def test_send_mail_is_the_helper_authorization_uses(smtp_server: Callable[..., Server]) -> None:
     server = smtp_server("ssl")
-    smtp = smtp_settings({"smtp": server.smtp_table()})
+    smtp = parse_smtp(server.smtp_table())
     mail = verification_mail(REPO, ADDRESS, "ABCDEFGHJKLMNPQR")
     assert isinstance(mail, Mail)
     sent = send_mail(smtp, mail, timeout=5)
     assert sent.status == 250
     assert "quaynotify email confirm ABCDEFGHJKLMNPQR" in server.last.part("html")
+
+
+CONFIRMATION_TEXT = """\
+Verify e-mail to receive acme/web notifications
+
+A request has been made to send notifications to this email address for the repository acme/web.
+
+To confirm, run this command where quaynotify is set up:
+
+    quaynotify email confirm ABCDEFGHJKLMNPQR
+
+If you do not wish to receive notifications for acme/web, you can ignore this message.
+
+Thank you,
+quaynotify
+"""
+CONFIRMATION_HTML = """\
+<!DOCTYPE html>
+<html><body>
+<h3>Verify e-mail to receive acme/web notifications</h3>
+<p>A request has been made to send notifications to this email address for the repository \
+acme/web.</p>
+<p>To confirm, run this command where quaynotify is set up:</p>
+<pre style="padding:8px;background:#f4f4f4"><code>quaynotify email confirm ABCDEFGHJKLMNPQR\
+</code></pre>
+<p>If you do not wish to receive notifications for acme/web, you can ignore this message.</p>
+<p>Thank you,<br>quaynotify</p>
+</body></html>
+"""
+
+
+def test_the_confirmation_mail_is_word_for_word_what_users_know() -> None:
+    mail = verification_mail(REPO, ADDRESS, "ABCDEFGHJKLMNPQR")
+    assert mail.to == ADDRESS
+    assert mail.subject == (
+        "[quaynotify] Please verify your e-mail address for repository acme/web"
+    )
+    assert mail.text == CONFIRMATION_TEXT
+    assert mail.html == CONFIRMATION_HTML
+
+
+def test_the_confirmation_mail_escapes_its_html_part_only() -> None:
+    # A repository name cannot hold markup (it is checked first); the template escapes anyway.
+    mail = verification_mail("a<b>/&c", ADDRESS, "ABCDEFGHJKLMNPQR")
+    assert "<h3>Verify e-mail to receive a&lt;b&gt;/&amp;c notifications</h3>" in mail.html
+    assert "<b>" not in mail.html
+    assert mail.text.startswith("Verify e-mail to receive a<b>/&c notifications\n")
 
 
 def test_preview_shows_the_target_and_message_but_no_password(
@@ -771,8 +822,8 @@ def test_preview_shows_the_target_and_message_but_no_password(
 # -- end to end through the CLI -----------------------------------------------------------------
 
 
-def journal(config_file: Path) -> State:
-    return State(config_file.parent / "state")
+def journal(config_file: Path) -> Store:
+    return open_store(config_file.parent / "state")
 
 
 def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: Path) -> None:
@@ -780,7 +831,7 @@ def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: P
     assert add_email_rule(cli).code == 0
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == 0, result.err
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert delivery.status == "succeeded"
     assert [(a.ok, a.status) for a in delivery.attempts] == [(True, 250)]
     received = server.last
@@ -828,7 +879,7 @@ def test_a_temporary_reply_is_retried(cli: Cli, server: Server, config_file: Pat
     server.handler.data_replies.append("451 4.3.0 Try again later")
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == 0, result.err
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert delivery.status == "succeeded"
     first, second = delivery.attempts
     assert (first.ok, first.status, second.ok, second.status) == (False, 451, True, 250)
@@ -843,7 +894,7 @@ def test_a_permanent_reply_is_not_retried(cli: Cli, server: Server, config_file:
     server.handler.rcpt_reply = "550 5.1.1 Mailbox unavailable"
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert delivery.status == "failed"
     (attempt,) = delivery.attempts
     assert (attempt.ok, attempt.status) == (False, 550)
@@ -884,7 +935,7 @@ def test_wrong_password_through_the_cli(
     assert "check [smtp] username and password (permanent: not retried)" in result.err
     emitted = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert emitted.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert len(delivery.attempts) == 1  # an authentication failure is not retried
     assert delivery.attempts[0].status == 535
     for text in (result.out, result.err, emitted.out, emitted.err):
@@ -933,7 +984,7 @@ def test_the_smtp_password_never_appears(
 
 
 def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_dir: Path) -> None:
-    state = State(state_dir)
+    state = open_store(state_dir)
     is_ok = checker(state)
     assert not is_ok(REPO, ADDRESS)
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
@@ -948,7 +999,7 @@ def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_
     assert record.confirmed_at is not None
     assert is_ok(REPO, ADDRESS)
     assert not is_ok("acme/api", ADDRESS)
-    (code_row,) = state.read("SELECT code FROM authorized_email")
+    (code_row,) = state.backend.read("SELECT code FROM authorized_email")
     assert re.fullmatch(r"[A-Z0-9]{16}", code_row[0])
 
 
@@ -962,7 +1013,7 @@ def test_a_hostile_smtp_reply_reaches_no_terminal_raw(
     server.handler.rcpt_reply = "550 5.1.1 \x1b]0;pwned\x07[/bold]"
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).deliveries()
+    (delivery,) = journal(config_file).journal.deliveries()
     assert "\x1b]0;pwned\x07" in (delivery.error or "")  # journaled as received
     for text in (result.out, result.err, cli("log").out):
         assert "\x1b" not in text and "\x07" not in text

@@ -18,11 +18,14 @@ from helpers.cli import Cli, Result
 from helpers.configs import rule_add
 from helpers.quay_samples import common
 
-from quaynotify.errors import ValidationError
+from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.quay_notification import QuayNotification
 from quaynotify.services.inbox import Inbox
-from quaynotify.store.state import State
+from quaynotify.store import open_store
+
+NO_TABLES = parse_method_settings({})  # a config without [teams] or [orgs]
 
 PEOPLE = """\
 [teams.acme]
@@ -330,11 +333,22 @@ def _notification() -> Notification:
 def test_target_gone_when_sending_creates_nothing_and_succeeds(
     state_dir: Path, target: str, message: str
 ) -> None:
-    method = QuayNotification.for_sending({"target": target}, {}, repository="acme/web")
-    state = State(state_dir)
-    sent = method.send(_notification(), SendContext(timeout=10, extra={"inbox": Inbox(state)}))
+    method = QuayNotification.for_sending({"target": target}, NO_TABLES, repository="acme/web")
+    state = open_store(state_dir)
+    sent = method.send(_notification(), SendContext(timeout=10, inbox=Inbox(state)))
     assert sent.message == message
     assert Inbox(state).visible("alice", ["acme"], include_dismissed=True) == []
+
+
+def test_a_state_that_cannot_be_written_fails_the_delivery_not_the_run(state_dir: Path) -> None:
+    state_dir.write_text("not a directory")
+    method = QuayNotification.for_sending(
+        {"target": "user:alice"}, NO_TABLES, repository="acme/web"
+    )
+    ctx = SendContext(timeout=10, inbox=Inbox(open_store(state_dir)))
+    with pytest.raises(DeliveryError, match=r"^cannot write the notification area: ") as raised:
+        method.send(_notification(), ctx)
+    assert str(state_dir) in raised.value.message
 
 
 # -- listing, showing, dismissing ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from helpers.receivers import Receiver
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import RetryPolicy
 from quaynotify.delivery.run import Planned, deliver
+from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Method, Notification, Preview, RuleContext, SendContext, Sent
 
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]')
@@ -115,7 +116,7 @@ class Exploding(Method):
 def planned(repository: str, n: int) -> Planned:
     r = Rule(id=f"r{n}", repository=repository, event="repo_push", method="exploding", config={})
     note = Notification(f"d{n}", "repo_push", repository, {}, "summary", "info")
-    return Planned(r, note, method=Exploding({}, {}))
+    return Planned(r, note, method=Exploding({}, parse_method_settings({})))
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -18,7 +18,7 @@ from helpers.cli import CONSOLE, Cli
 from helpers.configs import add_webhook
 from pytest_httpserver import HTTPServer
 
-from quaynotify.store.state import State
+from quaynotify.store import open_store
 
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 2\n'
 BUILD_ID = "0d6b5a8e-3f1c-4e2a-9b7d-5c4e3f2a1b0c"
@@ -309,8 +309,8 @@ def test_the_state_files_are_created_private_in_a_directory_that_already_existed
     old = os.umask(0o022)
     try:
         state_dir.mkdir(mode=0o755)
-        state = State(state_dir)
-        state.reset("any-rule")  # creates the database, and keeps it open: -wal and -shm exist
+        state = open_store(state_dir)
+        state.health.reset("any-rule")  # creates the database and keeps it open: -wal, -shm exist
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in state_dir.iterdir()}
         state.close()
     finally:

@@ -23,7 +23,7 @@ from quaynotify import __version__
 from quaynotify.catalogue.data import sample_event_data
 from quaynotify.catalogue.events import EVENTS
 from quaynotify.errors import DeliveryError, ValidationError
-from quaynotify.methods import get_method
+from quaynotify.methods import get_method, parse_method_settings
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
 
 DELIVERY_ID = "0b9a3f7e-5c1d-4e2a-9f00-000000000001"
@@ -76,8 +76,9 @@ def notification(event: str, *, level: str | None = None, html: str | None = Non
     )
 
 
-def make(name: str, config: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> Method:
-    return get_method(name).from_config(config, settings or {}, repository="acme/web")
+def make(name: str, config: Mapping[str, Any], doc: Mapping[str, Any] | None = None) -> Method:
+    settings = parse_method_settings(doc or {})
+    return get_method(name).from_config(config, settings, repository="acme/web")
 
 
 @pytest.fixture

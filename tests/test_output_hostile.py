@@ -22,7 +22,8 @@ from werkzeug import Response
 from quaynotify.cli.emit import report
 from quaynotify.delivery.plan import Outcome
 from quaynotify.output import Output
-from quaynotify.store.state import Attempt, DeliveryRecord, State
+from quaynotify.store import open_store
+from quaynotify.store.journal import Attempt, DeliveryRecord
 
 CONFIG = "[delivery]\nbackoff = 0\nmax_attempts = 1\n"
 # Each hostile string, and how it must be shown: the raw string literal is its visible form.
@@ -199,8 +200,8 @@ def test_the_journal_views_show_a_status_they_do_not_know(
 ) -> None:
     # `interrupted` is coming (Ctrl-C); a view shows whatever status the journal holds.
     config_file.write_text(CONFIG)
-    state = State(state_dir)
-    state.record([INTERRUPTED])
+    state = open_store(state_dir)
+    state.journal.record([INTERRUPTED])
     state.close()
     (row,) = [line.split("\t") for line in cli("log").lines]
     assert row[5] == "interrupted"

@@ -16,11 +16,11 @@ from helpers.cli import Cli
 from helpers.configs import NOWHERE, add_webhook
 from pytest_httpserver import HTTPServer
 
-from quaynotify.config.load import DeliverySettings
+from quaynotify.config.settings import DeliverySettings
 from quaynotify.delivery.retry import Clock, RetryPolicy, attempt_with_retries
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent
-from quaynotify.store.state import Attempt
+from quaynotify.store.journal import Attempt
 
 EPOCH = 1_700_000_000.0
 

@@ -60,7 +60,7 @@ def events(
     if sample:
         conf = g.config()
         data = sample_event_data(
-            e, repo, {}, hostname=conf.server.hostname, scheme=conf.server.scheme
+            e, repo, {}, hostname=conf.settings.server.hostname, scheme=conf.settings.server.scheme
         )
         out.json(data)
         return

@@ -12,7 +12,7 @@ from quaynotify.output import Output
 
 if TYPE_CHECKING:
     from quaynotify.config.load import Config
-    from quaynotify.store.state import State
+    from quaynotify.store import Store
 
 
 @dataclass
@@ -34,11 +34,11 @@ class Globals:
 
         return config.load(self.config_file())
 
-    def state(self) -> State:
+    def state(self) -> Store:
         from quaynotify.paths import state_dir
-        from quaynotify.store.state import State
+        from quaynotify.store import open_store
 
-        return State(state_dir(self.state_dir))
+        return open_store(state_dir(self.state_dir))
 
     def output(self, as_json: bool = False) -> Output:
         return Output(

@@ -39,7 +39,7 @@ def authorize(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    result = emailauth.authorize(g.state(), g.config().tables, repository, address)
+    result = emailauth.authorize(g.state(), g.config().settings.methods, repository, address)
     if out.as_json:
         out.json({**result.authorization.view(), "sent": result.sent})
     elif not result.sent:

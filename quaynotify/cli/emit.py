@@ -121,7 +121,7 @@ def emit(
     if data is not None:
         fields.update(parse_data(data))
     fields = merge_fields(fields, assignments)
-    policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
+    policy = RetryPolicy.from_settings(conf.settings.delivery, max_attempts=max_attempts)
     with graceful() as stop:
         run = delivery.Run(dry_run, policy, concurrency, deadline, stop=stop)
         outcome = delivery.emit(
@@ -209,7 +209,7 @@ def replay(
             rule_id=None if rule is None else conf.find_rule(rule).id,
         )
         plan = rp.plan_records(conf, state, records)
-    policy = RetryPolicy.from_settings(conf.delivery, max_attempts=max_attempts)
+    policy = RetryPolicy.from_settings(conf.settings.delivery, max_attempts=max_attempts)
     with graceful() as stop, out.progress(len(plan.planned), "replaying") as tick:
         run = delivery.Run(dry_run, policy, concurrency, deadline, progress=tick, stop=stop)
         outcome = delivery.execute(

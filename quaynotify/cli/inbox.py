@@ -10,7 +10,8 @@ from quaynotify.cli.common import JsonOption, globals_of
 from quaynotify.cli.views import when
 
 if TYPE_CHECKING:
-    from quaynotify.services.inbox import Inbox, InboxRecord
+    from quaynotify.services.inbox import Inbox
+    from quaynotify.store.inbox import InboxRecord
 
 # No help= here: the callback's docstring (with its example) is the group's help.
 app = typer.Typer()
@@ -49,13 +50,14 @@ def inbox(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from quaynotify.methods.quay_notification import directory
+    from quaynotify.methods.quay_notification import DIRECTORY
 
     g = globals_of(ctx)
     out = g.output(as_json)
     name = _who(user)
-    orgs = directory(g.config().tables).administered_by(name)
-    records = _inbox(ctx).visible(name, orgs, include_dismissed=all_)
+    orgs = g.config().settings.methods[DIRECTORY].administered_by(name)
+    area = _inbox(ctx)
+    records = area.visible(name, orgs, include_dismissed=all_)
     if out.as_json:
         out.json([view(r) for r in records])
         return
@@ -64,7 +66,7 @@ def inbox(
         return
     columns = ["ID", "CREATED", "KIND", "REPOSITORY", "MESSAGE"]
     rows: list[list[Any]] = [
-        [r.id, when(r.created), r.kind, r.repository or "", r.message] for r in records
+        [r.id, when(r.created), r.kind, r.repository or "", area.message(r)] for r in records
     ]
     if all_:
         columns.append("DISMISSED")
@@ -87,7 +89,8 @@ def show(
     """
     g = globals_of(ctx)
     out = g.output(as_json)
-    r = _inbox(ctx).get(notification_id)
+    area = _inbox(ctx)
+    r = area.get(notification_id)
     if out.as_json:
         out.json(view(r))
         return
@@ -96,7 +99,7 @@ def show(
             ("id", r.id),
             ("created", when(r.created)),
             ("kind", r.kind),
-            ("message", r.message),
+            ("message", area.message(r)),
             ("repository", r.repository or ""),
             ("target", f"{r.target_kind}:{r.target}"),
             ("dismissed", "yes" if r.dismissed else "no"),

@@ -8,7 +8,7 @@ import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
-from quaynotify.cli.views import when
+from quaynotify.cli.views import JOURNAL_COLUMNS, journal_row, when
 
 app = typer.Typer()
 
@@ -45,7 +45,7 @@ def log(
     if ctx.invoked_subcommand is not None:
         return
     from quaynotify.catalogue.events import get_event
-    from quaynotify.cli.views import delivery_view, detail
+    from quaynotify.cli.views import delivery_view
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -54,31 +54,11 @@ def log(
         rule_id = g.config().find_rule(rule).id
     if event is not None:
         get_event(event)
-    state = g.state()
-    records = (
-        state.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
-        if state.exists()
-        else []
-    )
+    records = g.state().journal.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
     if out.as_json:
         out.json([delivery_view(d, with_attempts=False) for d in records])
         return
-    out.table(
-        ["DELIVERY", "WHEN", "EVENT", "REPOSITORY", "METHOD", "STATUS", "ATTEMPTS", "DETAIL"],
-        [
-            [
-                d.id,
-                when(d.updated),
-                d.event,
-                d.repository,
-                d.method,
-                d.status,
-                len(d.attempts),
-                detail(d),
-            ]
-            for d in records
-        ],
-    )
+    out.table(JOURNAL_COLUMNS, [journal_row(d) for d in records])
 
 
 @app.command("show")
@@ -95,7 +75,7 @@ def show(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    d = g.state().delivery(delivery_id)
+    d = g.state().journal.delivery(delivery_id)
     if out.as_json:
         out.json({**delivery_view(d), "data": d.data})
         return

@@ -12,7 +12,7 @@ from quaynotify.cli.views import rule_view, status
 
 if TYPE_CHECKING:
     from quaynotify.config.load import Rule
-    from quaynotify.store.state import RuleHealth
+    from quaynotify.store.health import RuleHealth
 
 app = typer.Typer(
     help="Manage notification rules (event + repository + method + config).\n\n"
@@ -320,7 +320,7 @@ def reset(ctx: typer.Context, rule_id: Id) -> None:
     """
     g = globals_of(ctx)
     rule = g.config().find_rule(rule_id)
-    g.state().reset(rule.id)
+    g.state().health.reset(rule.id)
     g.output().note(f"rule {rule.id}: failures cleared, enabled")
 
 
@@ -378,4 +378,4 @@ def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:
     state = globals_of(ctx).state()
     if not rules or not state.exists():
         return {}  # nothing has been delivered yet: do not create the database to say so
-    return state.health([r.id for r in rules])
+    return state.health.of([r.id for r in rules])

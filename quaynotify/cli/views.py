@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from quaynotify.config.load import Rule
     from quaynotify.output import Output
-    from quaynotify.store.state import DeliveryRecord, RuleHealth
+    from quaynotify.store.health import RuleHealth
+    from quaynotify.store.journal import DeliveryRecord
 
 
 def when(ts: float) -> str:
@@ -27,18 +28,47 @@ def status(rule: Rule, health: RuleHealth | None) -> str:
 
 
 def rule_view(rule: Rule, health: RuleHealth | None, out: Output) -> dict[str, Any]:
-    """Quay's notification view (to_dict), plus repository and enabled."""
+    """Quay's notification view (to_dict), plus repository and enabled; the method config's
+    secrets masked unless --show-secrets."""
+    from quaynotify.methods import mask_config
+
     return {
         "uuid": rule.id,
         "title": rule.title,
         "event": rule.event,
         "method": rule.method,
-        "config": out.mask_config(rule.method, rule.config),
+        "config": dict(rule.config) if out.show_secrets else mask_config(rule.method, rule.config),
         "event_config": dict(rule.event_config),
         "number_of_failures": health.failures if health else 0,
         "repository": rule.repository,
         "enabled": rule.enabled and not (health is not None and health.disabled),
     }
+
+
+JOURNAL_COLUMNS = [
+    "DELIVERY",
+    "WHEN",
+    "EVENT",
+    "REPOSITORY",
+    "METHOD",
+    "STATUS",
+    "ATTEMPTS",
+    "DETAIL",
+]
+
+
+def journal_row(d: DeliveryRecord) -> list[Any]:
+    """A delivery as a row of the journal's table (`log`)."""
+    return [
+        d.id,
+        when(d.updated),
+        d.event,
+        d.repository,
+        d.method,
+        d.status,
+        len(d.attempts),
+        detail(d),
+    ]
 
 
 def detail(d: DeliveryRecord) -> str:

@@ -1,10 +1,10 @@
-"""The config file: load it (tomllib), check it, and validate rules as Quay does.
+"""The config file: load it (tomllib) into typed settings and rules, check it, and validate
+rules as Quay does.
 
-Editing it in place is configedit.py's."""
+Editing it in place is config/edit.py's."""
 
 from __future__ import annotations
 
-import math
 import tomllib
 import uuid
 from collections.abc import Container, Mapping, Sequence
@@ -12,40 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quaynotify.config.settings import Settings, parse_settings
 from quaynotify.errors import ConfigError, NotFoundError, QuaynotifyError
 from quaynotify.paths import NotAFileError, file_kind, read_file
 
 if TYPE_CHECKING:
     from quaynotify.methods.base import Authorized
 
-# Top-level tables the file may hold; anything else is most likely a typo.
-KNOWN_TABLES = ("server", "delivery", "journal", "smtp", "webhook", "teams", "orgs", "rule")
+# Top-level tables the file holds besides those the methods read; anything else is most
+# likely a typo.
+OWN_TABLES = ("server", "delivery", "journal")
 RULE_KEYS = ("id", "repository", "event", "method", "title", "config", "event_config", "enabled")
-RETRY_ON = ("any", "transient")
 # A config larger than this is a mistake (or /dev/zero), not rules: 10,000 rules are ~3 MiB.
 MAX_CONFIG_BYTES = 32 * 1024 * 1024
-# The most any [delivery] duration may be, in seconds: a day. More is a typo, and inf or 1e308
-# would overflow the clock arithmetic of the retry loop.
-MAX_SECONDS = 86400.0
-
-
-@dataclass(frozen=True)
-class Server:
-    """Quay's SERVER_HOSTNAME and PREFERRED_URL_SCHEME: they build docker_url and homepage."""
-
-    hostname: str = "quay.io"
-    scheme: str = "https"
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    timeout: float = 10.0  # per attempt, as Quay's NOTIFICATION_SEND_TIMEOUT
-    max_attempts: int = 3
-    backoff: float = 1.0
-    max_backoff: float = 30.0
-    concurrency: int = 8
-    retry_on: str = "any"
-    disable_after: int = 3
 
 
 @dataclass(frozen=True)
@@ -66,11 +45,8 @@ class Rule:
 class Config:
     path: Path
     exists: bool
-    server: Server = Server()
-    delivery: DeliverySettings = DeliverySettings()
-    keep_days: float = 30.0
+    settings: Settings = field(default_factory=Settings)
     rules: tuple[Rule, ...] = ()
-    tables: Mapping[str, Any] = field(default_factory=dict)  # the whole document, for methods
 
     def find_rule(self, id_or_prefix: str) -> Rule:
         return find_rule(self.rules, id_or_prefix)
@@ -146,28 +122,28 @@ def parse(data: bytes, path: Path) -> Config:
     return _from_document(doc, path)
 
 
+def known_tables() -> tuple[str, ...]:
+    """The top-level tables a config file may hold: its own, the methods', and its rules."""
+    from quaynotify.methods import method_tables
+
+    keys = dict.fromkeys(key for table in method_tables() for key in table.keys)
+    return (*OWN_TABLES, *keys, "rule")
+
+
 def _from_document(doc: dict[str, Any], path: Path) -> Config:
     where = f"config {path}"
+    known = known_tables()
     for key in doc:
-        if key not in KNOWN_TABLES:
+        if key not in known:
             raise ConfigError(
-                f"{where}: unknown table or key {key!r}: expected one of {', '.join(KNOWN_TABLES)}"
+                f"{where}: unknown table or key {key!r}: expected one of {', '.join(known)}"
             )
-    server = _settings(doc, "server", Server, where)
-    if server.scheme not in ("http", "https"):
-        raise ConfigError(
-            f'{where}: [server] scheme must be "http" or "https", got {server.scheme!r}'
-        )
-    delivery = _settings(doc, "delivery", DeliverySettings, where)
-    _check_delivery(delivery, where)
-    journal = _table(doc, "journal", where)
-    keep_days = journal.get("keep_days", 30)
-    if (
-        set(journal) - {"keep_days"}
-        or not _is_number(keep_days)
-        or not 0 <= keep_days < math.inf  # nan fails this too
-    ):
-        raise ConfigError(f"{where}: [journal] takes one key, keep_days, a number of days >= 0")
+    settings = parse_settings(doc, where)
+    rules = _rules(doc, where)
+    return Config(path, True, settings, rules)
+
+
+def _rules(doc: Mapping[str, Any], where: str) -> tuple[Rule, ...]:
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
         raise ConfigError(f"{where}: 'rule' must be an array of tables, written [[rule]]")
@@ -180,65 +156,7 @@ def _from_document(doc: dict[str, Any], path: Path) -> Config:
         if rule.id in seen:
             raise ConfigError(f"{where}: two rules have the id {rule.id}: give one a new id")
         seen.add(rule.id)
-    return Config(path, True, server, delivery, float(keep_days), rules, doc)
-
-
-def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
-    table = doc.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: {name!r} must be a table, written [{name}]")
-    return table
-
-
-def _settings(doc: Mapping[str, Any], name: str, cls: type[Any], where: str) -> Any:
-    table = _table(doc, name, where)
-    defaults = cls()
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if not hasattr(defaults, key):
-            known = ", ".join(defaults.__dataclass_fields__)
-            raise ConfigError(f"{where}: unknown key {key!r} in [{name}]: expected one of {known}")
-        default = getattr(defaults, key)
-        if isinstance(default, str):
-            ok = isinstance(value, str)
-        elif isinstance(default, int):
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = _is_number(value)
-        if not ok:
-            kind = {"str": "string", "int": "whole number", "float": "number"}
-            raise ConfigError(
-                f"{where}: [{name}] {key} must be a {kind[type(default).__name__]}, got {value!r}"
-            )
-        values[key] = float(value) if isinstance(default, float) else value
-    return cls(**values)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_delivery(d: DeliverySettings, where: str) -> None:
-    day = f"at most {MAX_SECONDS:g} (a day)"
-    # (ok, what the key must be); a comparison with nan is false, so nan is out of range too
-    problems = {
-        "timeout": (0 < d.timeout <= MAX_SECONDS, f"a number of seconds > 0 and {day}"),
-        "max_attempts": (d.max_attempts >= 1, "a whole number >= 1"),
-        "backoff": (0 <= d.backoff <= MAX_SECONDS, f"a number of seconds >= 0 and {day}"),
-        "max_backoff": (0 <= d.max_backoff <= MAX_SECONDS, f"a number of seconds >= 0 and {day}"),
-        "concurrency": (d.concurrency >= 1, "a whole number >= 1"),
-        "disable_after": (d.disable_after >= 0, "a whole number >= 0"),
-    }
-    for key, (ok, expected) in problems.items():
-        if not ok:
-            raise ConfigError(
-                f"{where}: [delivery] {key} is out of range: {getattr(d, key)!r}: "
-                f"it must be {expected}"
-            )
-    if d.retry_on not in RETRY_ON:
-        raise ConfigError(
-            f'{where}: [delivery] retry_on must be "any" or "transient", got {d.retry_on!r}'
-        )
+    return rules
 
 
 _RULE_KEY_SET = frozenset(RULE_KEYS)
@@ -356,9 +274,8 @@ def validate_rule(config: Config, rule: Rule, *, authorized: Authorized | None =
     parse_repository(rule.repository)
     event = get_event(rule.event)
     method = get_method(rule.method)
-    method.from_config(
-        rule.config, config.tables, repository=rule.repository, authorized=authorized
-    )
+    settings = config.settings.methods
+    method.from_config(rule.config, settings, repository=rule.repository, authorized=authorized)
     method.check_event(rule.event)
     event_config = event.validate_config(rule.event_config)
     if event_config == rule.event_config:
@@ -373,7 +290,7 @@ def check(config: Config) -> list[str]:
     problems = []
     for method in METHODS.values():
         try:
-            method.check_settings(config.tables)
+            method.check_settings(config.settings.methods)
         except QuaynotifyError as exc:
             problems.append(str(exc))
     for index, rule in enumerate(config.rules, start=1):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quaynotify.catalogue.data import build_event_data, parse_repository, sample_event_data
 from quaynotify.catalogue.events import get_event
 from quaynotify.config.load import Config, Rule
+from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from quaynotify.delivery.run import Planned, deliver, unexpected
 from quaynotify.delivery.workers import Stop
@@ -21,7 +22,12 @@ from quaynotify.methods.base import (
     Notification,
     Preview,
 )
-from quaynotify.store.state import INTERRUPTED, DeliveryRecord, State
+from quaynotify.store.journal import INTERRUPTED, DeliveryRecord
+
+if TYPE_CHECKING:
+    from quaynotify.notification_area import InboxWriter
+    from quaynotify.store import Store
+    from quaynotify.store.journal import Journal
 
 # -- planning -----------------------------------------------------------------------------------
 
@@ -74,8 +80,8 @@ def make_event_data(
         event,
         repository,
         fields,
-        hostname=config.server.hostname,
-        scheme=config.server.scheme,
+        hostname=config.settings.server.hostname,
+        scheme=config.settings.server.scheme,
         defaults=not sample,
     )
 
@@ -86,8 +92,8 @@ def sample_data(config: Config, rule: Rule) -> dict[str, Any]:
         get_event(rule.event),
         rule.repository,
         rule.event_config,
-        hostname=config.server.hostname,
-        scheme=config.server.scheme,
+        hostname=config.settings.server.hostname,
+        scheme=config.settings.server.scheme,
     )
 
 
@@ -122,8 +128,8 @@ def plan(
             event.name,
             data,
             performer=performer,
-            hostname=config.server.hostname,
-            scheme=config.server.scheme,
+            hostname=config.settings.server.hostname,
+            scheme=config.settings.server.scheme,
         )
         base = replace(base, summary=m.summary, html=m.html, text=m.text, mrkdwn=m.mrkdwn)
     planned = []
@@ -134,36 +140,39 @@ def plan(
             repository=rule.repository,
             title=rule.title,
         )
-        if rule.id in disabled:
-            planned.append(
-                Planned(
-                    rule,
-                    notification,
-                    problem=f"rule {rule.id} is disabled after {config.delivery.disable_after}"
-                    f" failed deliveries in a row: run `quaynotify rule reset {rule.id}`",
-                    skip=True,
-                )
-            )
-            continue
-        try:
-            method = get_method(rule.method).for_sending(
-                rule.config, config.tables, repository=rule.repository
-            )
-        except QuaynotifyError as exc:
-            planned.append(Planned(rule, notification, problem=f"invalid rule config: {exc}"))
-        except Exception as exc:  # a value our validation does not foresee: this rule fails
-            problem = f"invalid rule config: {unexpected(exc).message}"
-            planned.append(Planned(rule, notification, problem=problem))
-        else:
-            planned.append(Planned(rule, notification, method=method))
+        planned.append(_planned(config.settings, rule, notification, rule.id in disabled))
     return planned
 
 
-def disabled_rules(state: State, rules: Sequence[Rule]) -> list[str]:
+def _planned(settings: Settings, rule: Rule, notification: Notification, disabled: bool) -> Planned:
+    """The rule's delivery: skipped when the breaker disabled the rule, failed when its config
+    no longer holds, else with its method built from the config's settings."""
+    if disabled:
+        return Planned(
+            rule,
+            notification,
+            problem=f"rule {rule.id} is disabled after {settings.delivery.disable_after}"
+            f" failed deliveries in a row: run `quaynotify rule reset {rule.id}`",
+            skip=True,
+        )
+    try:
+        method = get_method(rule.method).for_sending(
+            rule.config, settings.methods, repository=rule.repository
+        )
+    except QuaynotifyError as exc:
+        return Planned(rule, notification, problem=f"invalid rule config: {exc}")
+    except Exception as exc:  # a value our validation does not foresee: this rule fails
+        return Planned(
+            rule, notification, problem=f"invalid rule config: {unexpected(exc).message}"
+        )
+    return Planned(rule, notification, method=method)
+
+
+def disabled_rules(state: Store, rules: Sequence[Rule]) -> list[str]:
     """The ids of these rules that the failure breaker has disabled."""
     if not rules or not state.exists():
         return []
-    health = state.health([r.id for r in rules])
+    health = state.health.of([r.id for r in rules])
     return [rule_id for rule_id, h in health.items() if h.disabled]
 
 
@@ -184,12 +193,42 @@ JOURNAL_BATCH = 100
 JOURNAL_BATCH_SECONDS = 0.05
 
 
-def send_extras(config: Config, state: State) -> dict[str, Any]:
-    """What methods need besides the HTTP client, handed to them in SendContext.extra (they
-    never look up config or state themselves). Keep each entry cheap until it is used."""
+class JournalBatches:
+    """Finished deliveries, journaled in batches as they end: one transaction per batch, not
+    per delivery (1,000 small ones cost ~100 ms of the main thread's time), and a killed
+    process loses at most JOURNAL_BATCH_SECONDS of them. Each batch counts towards its
+    rules' failure breakers."""
+
+    def __init__(self, journal: Journal, disable_after: int, clock: Clock) -> None:
+        self._journal = journal
+        self._disable_after = disable_after
+        self._clock = clock
+        self._batch: list[DeliveryRecord] = []
+        self._flushed = clock.monotonic()
+        self.newly_disabled: list[str] = []  # rules the breaker disabled, in order
+
+    def add(self, record: DeliveryRecord) -> None:
+        self._batch.append(record)
+        if (
+            len(self._batch) >= JOURNAL_BATCH
+            or self._clock.monotonic() - self._flushed >= JOURNAL_BATCH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            disabled = self._journal.record(self._batch, disable_after=self._disable_after)
+            self.newly_disabled.extend(disabled)
+            self._batch.clear()
+        self._flushed = self._clock.monotonic()
+
+
+def inbox_writer(state: Store) -> InboxWriter:
+    """Where quay_notification deliveries go, handed to methods in their SendContext (they
+    never look up the state themselves); it opens nothing until a record is written."""
     from quaynotify.services.inbox import Inbox
 
-    return {"inbox": Inbox(state)}
+    return Inbox(state)
 
 
 def preview(planned: Sequence[Planned]) -> list[Preview]:
@@ -211,7 +250,7 @@ def preview(planned: Sequence[Planned]) -> list[Preview]:
 
 def execute(
     config: Config,
-    state: State,
+    state: Store,
     planned: Sequence[Planned],
     *,
     event: str = "",
@@ -230,41 +269,28 @@ def execute(
             problems=tuple(problems),
             dry_run=True,
         )
-    if planned and config.keep_days > 0:
-        state.prune(config.keep_days)
-    newly_disabled: list[str] = []
-    batch: list[DeliveryRecord] = []
-    clock = run.clock
-    flushed = [clock.monotonic()]
+    if planned and config.settings.journal.keep_days > 0:
+        state.journal.prune(config.settings.journal.keep_days)
+    batches = JournalBatches(state.journal, config.settings.delivery.disable_after, run.clock)
 
-    def flush() -> None:
-        if batch:
-            newly_disabled.extend(state.record(batch, disable_after=config.delivery.disable_after))
-            batch.clear()
-        flushed[0] = clock.monotonic()
-
-    def journal(record: DeliveryRecord) -> None:
-        # One transaction per batch, not per delivery (1,000 small ones cost ~100 ms of the
-        # main thread's time); a killed process loses at most JOURNAL_BATCH_SECONDS of them.
-        batch.append(record)
-        if len(batch) >= JOURNAL_BATCH or clock.monotonic() - flushed[0] >= JOURNAL_BATCH_SECONDS:
-            flush()
+    def done(record: DeliveryRecord) -> None:
+        batches.add(record)
         if run.progress is not None:
             run.progress(record)
 
     try:
         records = deliver(
             planned,
-            run.policy or RetryPolicy.from_settings(config.delivery),
-            concurrency=run.concurrency or config.delivery.concurrency,
+            run.policy or RetryPolicy.from_settings(config.settings.delivery),
+            concurrency=run.concurrency or config.settings.delivery.concurrency,
             deadline=run.deadline,
-            clock=clock,
-            on_done=journal,
-            extra=send_extras(config, state),
+            clock=run.clock,
+            on_done=done,
+            inbox=inbox_writer(state),
             stop=run.stop,
         )
     finally:
-        flush()
+        batches.flush()
     if run.stop is not None and run.stop.requested.is_set():
         raise Interrupted(interrupted_summary(records))
     return Outcome(
@@ -272,7 +298,7 @@ def execute(
         repository,
         deliveries=tuple(records),
         matched=len(planned),
-        newly_disabled=tuple(newly_disabled),
+        newly_disabled=tuple(batches.newly_disabled),
         problems=tuple(problems),
     )
 
@@ -292,7 +318,7 @@ def interrupted_summary(records: Sequence[DeliveryRecord]) -> str:
 
 def emit(
     config: Config,
-    state: State,
+    state: Store,
     event_name: str,
     repository: str,
     fields: Mapping[str, Any],
@@ -311,7 +337,7 @@ def emit(
 
 def dispatch(
     config: Config,
-    state: State,
+    state: Store,
     rules: Sequence[Rule],
     event_name: str,
     repository: str,

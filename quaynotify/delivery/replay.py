@@ -13,11 +13,12 @@ from quaynotify.delivery import plan as delivery
 from quaynotify.delivery.run import Planned
 from quaynotify.errors import UsageError
 from quaynotify.inputs import loads
-from quaynotify.store.state import DeliveryRecord, State
+from quaynotify.store import Store
+from quaynotify.store.journal import DeliveryRecord
 
 
 def journaled(
-    state: State,
+    state: Store,
     ids: Sequence[str],
     *,
     failed: bool = False,
@@ -27,14 +28,14 @@ def journaled(
     """The deliveries to replay: by id (any unique prefix), or every failed one (oldest first,
     so receivers see them in the order they happened)."""
     if ids:
-        return [state.delivery(i) for i in ids]
+        return [state.journal.delivery(i) for i in ids]
     if not failed:
         raise UsageError(
             "give delivery ids, --failed, or --from FILE: see `quaynotify replay --help`"
         )
     if not state.exists():
         return []
-    records = state.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
+    records = state.journal.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
     return list(reversed(records))
 
 
@@ -46,7 +47,7 @@ class Plan:
     problems: list[str]
 
 
-def plan_records(config: Config, state: State, records: Sequence[DeliveryRecord]) -> Plan:
+def plan_records(config: Config, state: Store, records: Sequence[DeliveryRecord]) -> Plan:
     """Each record's event data again, for its rule as configured now, under the same
     delivery id so that receivers can de-duplicate."""
     rules = {r.id: r for r in config.rules}
@@ -125,7 +126,7 @@ def parse_stream(text: str, source: str) -> list[StreamEvent]:
     return events
 
 
-def plan_stream(config: Config, state: State, events: Sequence[StreamEvent], source: str) -> Plan:
+def plan_stream(config: Config, state: Store, events: Sequence[StreamEvent], source: str) -> Plan:
     """Every event of a stream, planned to share one pool. Every event is checked before
     anything is sent, so a typo on line 900 does not leave 899 half-sent."""
     planned: list[Planned] = []

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent
-from quaynotify.store.state import Attempt
+from quaynotify.store.journal import Attempt
 
 if TYPE_CHECKING:
-    from quaynotify.config.load import DeliverySettings
+    from quaynotify.config.settings import DeliverySettings
 
 TRANSIENT = "transient"
 

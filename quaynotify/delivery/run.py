@@ -5,9 +5,9 @@ failure; every record is scrubbed of known secrets before anyone sees it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
@@ -16,7 +16,10 @@ from quaynotify.errors import DeliveryError
 from quaynotify.masking import scrub
 from quaynotify.methods.base import Method, Notification, SendContext, Sent
 from quaynotify.methods.http import Clients, HttpMethod
-from quaynotify.store.state import INTERRUPTED, Attempt, DeliveryRecord
+from quaynotify.store.journal import INTERRUPTED, Attempt, DeliveryRecord
+
+if TYPE_CHECKING:
+    from quaynotify.notification_area import InboxWriter
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def deliver(
     deadline: float | None = None,
     clock: Clock = SYSTEM_CLOCK,
     on_done: Callable[[DeliveryRecord], None] | None = None,
-    extra: Mapping[str, Any] | None = None,
+    inbox: InboxWriter | None = None,
     stop: Stop | None = None,
 ) -> list[DeliveryRecord]:
     """Deliver every planned notification, each with its own retry loop, at most
@@ -58,7 +61,7 @@ def deliver(
     def one(index: int) -> DeliveryRecord:
         p = planned[index]
         try:
-            ctx = SendContext(timeout=policy.timeout, extra=extra or {})
+            ctx = SendContext(timeout=policy.timeout, inbox=inbox)
             return _deliver_one(
                 p, policy, ctx, clients, absolute, clock, stop_event, progress[index].append
             )
@@ -73,22 +76,8 @@ def deliver(
 
     unfinished = run_all(one, len(planned), workers=concurrency, on_result=finished, stop=stop)
     for left in unfinished:
-        p = planned[left.index]
         attempts = tuple(progress[left.index])
-        if left.started:
-            error = f"interrupted during attempt {len(attempts) + 1}: the receiver may have it"
-        else:
-            error = "interrupted before the first attempt"
-        finished(
-            left.index,
-            replace(
-                _record(p, clock),
-                status=INTERRUPTED,
-                error=error,
-                attempts=attempts,
-                updated=clock.wall(),
-            ),
-        )
+        finished(left.index, _interrupted(planned[left.index], attempts, left.started, clock))
     if not unfinished:
         # With threads still in flight a close could wait on them: the process is ending.
         clients.close()
@@ -116,6 +105,23 @@ def _record(p: Planned, clock: Clock) -> DeliveryRecord:
         data=dict(n.data),
         performer=n.performer,
         created=clock.wall(),
+    )
+
+
+def _interrupted(
+    p: Planned, attempts: tuple[Attempt, ...], started: bool, clock: Clock
+) -> DeliveryRecord:
+    """The record of a delivery a stop left unfinished, with the attempts it made."""
+    if started:
+        error = f"interrupted during attempt {len(attempts) + 1}: the receiver may have it"
+    else:
+        error = "interrupted before the first attempt"
+    return replace(
+        _record(p, clock),
+        status=INTERRUPTED,
+        error=error,
+        attempts=attempts,
+        updated=clock.wall(),
     )
 
 

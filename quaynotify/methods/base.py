@@ -7,7 +7,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +16,9 @@ from quaynotify.masking import MASK, remember
 
 if TYPE_CHECKING:
     import httpx
+
+    from quaynotify.methods.tables import MethodSettings, Table
+    from quaynotify.notification_area import InboxWriter
 
 __all__ = ["MASK"]
 
@@ -68,7 +71,7 @@ class SendContext:
 
     timeout: float
     client: httpx.Client | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    inbox: InboxWriter | None = None  # where quay_notification puts its records
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ Authorized = Callable[[str, str], bool]  # (repository, e-mail address) -> confi
 class RuleContext:
     """What validating a method config may look at besides the config itself."""
 
-    settings: Mapping[str, Any]  # the whole config document: methods read their own tables
+    settings: MethodSettings  # the methods' tables of the config, parsed: settings[SMTP]
     repository: str
     # Given only when a rule is being added: is an e-mail address confirmed for the
     # repository? (Quay checks that at creation only, and so do we.)
@@ -100,11 +103,14 @@ class Method(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     fields: ClassVar[tuple[FieldSpec, ...]]
+    # The tables of the config document this method reads, parsed once when the config is
+    # loaded and handed to it in `settings` (methods/tables.py).
+    tables: ClassVar[tuple[Table[Any], ...]] = ()
     # Whether send() uses the rendered messages (html, text, mrkdwn); rendering loads Jinja2,
     # so a run whose methods all send event data (webhooks) skips it.
     needs_messages: ClassVar[bool] = True
 
-    def __init__(self, config: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], settings: MethodSettings) -> None:
         self.config = config
         self.settings = settings
         # Literal secrets are masked by value from now on, wherever a message repeats them.
@@ -120,14 +126,14 @@ class Method(ABC):
     def from_config(
         cls,
         config: Mapping[str, Any],
-        settings: Mapping[str, Any],
+        settings: MethodSettings,
         *,
         repository: str,
         authorized: Authorized | None = None,
     ) -> Self:
         """Validate `config` with Quay's messages (ValidationError) and build the method.
 
-        `settings` is the whole config document (methods read their own tables from it).
+        `settings` holds the methods' tables of the config, parsed (methods read their own).
         `authorized` is given when a rule is being added: it answers whether an e-mail address
         is confirmed for the repository (Quay checks that only at creation, and so do we)."""
         unknown = sorted(set(config) - {f.name for f in cls.fields})
@@ -148,16 +154,16 @@ class Method(ABC):
 
     @classmethod
     def for_sending(
-        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+        cls, config: Mapping[str, Any], settings: MethodSettings, *, repository: str
     ) -> Self:
         """Build the method for a delivery; by default exactly `from_config`. A method may
         be more lenient here than when a rule is added (Quay re-checks nothing at send time)."""
         return cls.from_config(config, settings, repository=repository)
 
     @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        """Check this method's own tables of the config document ([smtp], [webhook], ...),
-        whether or not a rule uses them yet (`config check`). By default there are none."""
+    def check_settings(cls, settings: MethodSettings) -> None:
+        """Raise the problem of this method's own tables ([smtp], [webhook], ...), whether or
+        not a rule uses them yet (`config check`). By default there is none to report."""
         return
 
     @classmethod

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from quaynotify.methods.network import Address, normalised, numeric_address, resolve
+from quaynotify.methods.tables import Table
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -146,20 +147,26 @@ _BLOCKLISTS: dict[tuple[str, ...], Blocklist] = {}
 _BLOCKLISTS_LOCK = threading.Lock()
 
 
-def blocklist_entries(settings: Mapping[str, Any]) -> list[str]:
-    table = settings.get("webhook", {})
-    value = table.get("hostname_blocklist", []) if isinstance(table, Mapping) else []
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def blocklist(settings: Mapping[str, Any]) -> Blocklist | None:
-    """The run's blocklist from [webhook] hostname_blocklist (one object per distinct list,
-    so its names are looked up once); None when there is none. Raises BlocklistError."""
-    entries = tuple(blocklist_entries(settings))
-    if not entries:
+def blocklist(entries: Sequence[str]) -> Blocklist | None:
+    """The blocklist of these entries (one object per distinct list, so that its names are
+    looked up once per run); None when there are none. Raises BlocklistError."""
+    key = tuple(entries)
+    if not key:
         return None
     with _BLOCKLISTS_LOCK:
-        found = _BLOCKLISTS.get(entries)
+        found = _BLOCKLISTS.get(key)
         if found is None:
-            found = _BLOCKLISTS[entries] = Blocklist(entries)
+            found = _BLOCKLISTS[key] = Blocklist(key)
         return found
+
+
+def _blocklist_of(doc: Mapping[str, Any]) -> Blocklist | None:
+    # Read as leniently as ever: a [webhook] table that is malformed otherwise fails the
+    # webhook rules (parse_webhook says how), not the other HTTP methods.
+    table = doc.get("webhook", {})
+    value = table.get("hostname_blocklist", []) if isinstance(table, Mapping) else []
+    return blocklist([str(v) for v in value] if isinstance(value, list) else [])
+
+
+# [webhook] hostname_blocklist, which every HTTP method keeps to; raises BlocklistError.
+BLOCKLIST = Table(("webhook",), _blocklist_of)

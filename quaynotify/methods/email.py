@@ -4,11 +4,11 @@ authorized for the repository, sent through the SMTP helper (smtp.py)."""
 from __future__ import annotations
 
 import html
-import shlex
 from collections.abc import Mapping
 from typing import Any
 
 from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.hints import authorize_command
 from quaynotify.methods.base import (
     MASK,
     FieldSpec,
@@ -22,11 +22,12 @@ from quaynotify.methods.base import (
 from quaynotify.methods.smtp import (
     ADDRESS,
     PERMANENT,
+    SMTP,
     Mail,
     header_text,
     send_mail,
-    smtp_settings,
 )
+from quaynotify.methods.tables import MethodSettings
 
 NOT_AUTHORIZED = (
     "The specified e-mail address is not authorized to receive notifications for this repository"
@@ -45,10 +46,6 @@ def check_address(address: Any) -> str:
     return address
 
 
-def authorize_command(repository: str, address: str) -> str:
-    return f"quaynotify email authorize {shlex.quote(repository)} {shlex.quote(address)}"
-
-
 # -- the method ---------------------------------------------------------------------------------
 
 
@@ -63,14 +60,16 @@ class Email(Method):
         ),
     )
 
+    tables = (SMTP,)
+
     @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        smtp_settings(settings)
+    def check_settings(cls, settings: MethodSettings) -> None:
+        settings[SMTP]  # raises the [smtp] table's problem, if it has one
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         address = check_address(config.get("email"))
-        smtp_settings(ctx.settings)
+        ctx.settings[SMTP]  # a rule needs a sound [smtp] table
         # As in Quay, authorization is checked when the rule is created, never at send time.
         if ctx.authorized is not None and not ctx.authorized(ctx.repository, address):
             raise ValidationError(
@@ -91,7 +90,7 @@ class Email(Method):
         )
 
     def preview(self, notification: Notification) -> Preview:
-        smtp = smtp_settings(self.settings)
+        smtp = self.settings[SMTP]
         mail = self.mail(notification)
         target = f"SMTP {smtp.host or '(no [smtp] host)'}:{smtp.port} ({smtp.security})"
         if smtp.username:
@@ -106,7 +105,7 @@ class Email(Method):
         return Preview(self.name, target, headers, mail.text)
 
     def send(self, notification: Notification, ctx: SendContext) -> Sent:
-        smtp = smtp_settings(self.settings)
+        smtp = self.settings[SMTP]
         problem = smtp.sending_problem()
         if problem:
             raise DeliveryError(f"{problem} {PERMANENT}", retryable=False)

@@ -17,6 +17,7 @@ from quaynotify.methods.base import (
 )
 from quaynotify.methods.hipchat import api_base
 from quaynotify.methods.http import HttpMethod, HttpRequest
+from quaynotify.methods.tables import Table
 
 DEFAULT_API_URL = "https://api.flowdock.com"
 # Quay's MAIL_DEFAULT_SENDER, used when [smtp] has no sender.
@@ -26,9 +27,21 @@ DEFAULT_SENDER = "admin@example.com"
 SOURCE = "Quay"
 
 
+def _sender(doc: Mapping[str, Any]) -> str:
+    # Read leniently: an [smtp] table that is malformed otherwise fails the e-mail rules,
+    # not Flowdock's payload, which only names the sender.
+    smtp = doc.get("smtp")
+    sender = smtp.get("sender") if isinstance(smtp, Mapping) else None
+    return sender if isinstance(sender, str) and sender else DEFAULT_SENDER
+
+
+SENDER = Table(("smtp",), _sender)
+
+
 class Flowdock(HttpMethod):
     name = "flowdock"
     title = "Flowdock Team Notification"
+    tables = (*HttpMethod.tables, SENDER)
     fields = (
         FieldSpec(
             "flow_api_token",
@@ -67,7 +80,7 @@ class Flowdock(HttpMethod):
         namespace, _, name = notification.repository.partition("/")
         body = {
             "source": SOURCE,
-            "from_address": _sender(self.settings),
+            "from_address": self.settings[SENDER],
             "subject": notification.summary,
             "content": notification.html,
             "from_name": namespace,
@@ -83,9 +96,3 @@ class Flowdock(HttpMethod):
             label="flowdock",
             secrets=(token,),
         )
-
-
-def _sender(settings: Mapping[str, Any]) -> str:
-    smtp = settings.get("smtp")
-    sender = smtp.get("sender") if isinstance(smtp, Mapping) else None
-    return sender if isinstance(sender, str) and sender else DEFAULT_SENDER

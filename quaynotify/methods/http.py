@@ -12,7 +12,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from quaynotify import __version__
 from quaynotify.errors import DeliveryError
@@ -27,6 +27,8 @@ from quaynotify.methods.base import (
     mask_url,
     resolve_secret,
 )
+from quaynotify.methods.blocklist import BLOCKLIST, BlocklistError
+from quaynotify.methods.tables import Table
 from quaynotify.output import visible
 
 if TYPE_CHECKING:
@@ -163,6 +165,8 @@ def default_ssl_context() -> Any:
 class HttpMethod(Method):
     """A method that sends one JSON POST per attempt through the shared client."""
 
+    tables: ClassVar[tuple[Table[Any], ...]] = (BLOCKLIST,)
+
     def tls(self) -> TlsSettings:
         """TLS settings for this method's requests; the default shares the common client."""
         return TlsSettings()
@@ -188,11 +192,9 @@ class HttpMethod(Method):
 
     def blocklist(self) -> Blocklist | None:
         """[webhook] hostname_blocklist, which every HTTP method keeps to."""
-        from quaynotify.methods import blocklist as blocklists
-
         try:
-            return blocklists.blocklist(self.settings)
-        except blocklists.BlocklistError as exc:
+            return self.settings[BLOCKLIST]
+        except BlocklistError as exc:
             raise DeliveryError(str(exc), retryable=False) from None
 
 

@@ -4,9 +4,9 @@ user, each member of a team, or an organisation's admins; and the [teams] and [o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 from quaynotify.errors import ConfigError, DeliveryError, ValidationError
 from quaynotify.methods.base import (
@@ -18,6 +18,8 @@ from quaynotify.methods.base import (
     SendContext,
     Sent,
 )
+from quaynotify.methods.tables import MethodSettings, Table
+from quaynotify.notification_area import NewRecord
 
 TARGET_KINDS = ("user", "team", "org")
 TARGET_FORMS = "user:NAME, team:NAME or org:NAME"
@@ -52,10 +54,11 @@ class Directory:
         return tuple(org for org, admins in self.orgs.items() if user in admins)
 
 
-def directory(settings: Mapping[str, Any]) -> Directory:
-    """The [teams.<namespace>] and [orgs.<name>] tables of the config document, checked."""
-    teams = _table(settings, "teams", '[teams.acme] owners = ["alice", "bob"]')
-    orgs = _table(settings, "orgs", '[orgs.acme] admins = ["alice"]')
+def parse_directory(doc: Mapping[str, Any]) -> Directory:
+    """The [teams.<namespace>] and [orgs.<name>] tables of the config document, checked;
+    raises ConfigError."""
+    teams = _table(doc, "teams", '[teams.acme] owners = ["alice", "bob"]')
+    orgs = _table(doc, "orgs", '[orgs.acme] admins = ["alice"]')
     checked_teams: dict[str, dict[str, tuple[str, ...]]] = {}
     for namespace, table in teams.items():
         where = f"[teams.{namespace}]"
@@ -78,8 +81,8 @@ def directory(settings: Mapping[str, Any]) -> Directory:
     return Directory(checked_teams, checked_orgs)
 
 
-def _table(settings: Mapping[str, Any], name: str, example: str) -> dict[str, Any]:
-    table = settings.get(name, {})
+def _table(doc: Mapping[str, Any], name: str, example: str) -> dict[str, Any]:
+    table = doc.get(name, {})
     if not isinstance(table, dict):
         raise ConfigError(f"config [{name}] must hold one table per name, e.g. {example}")
     return table
@@ -95,6 +98,9 @@ def _names(value: Any, where: str, *, robots: bool) -> tuple[str, ...]:
                 " separated by single '.', '_' or '-')"
             )
     return tuple(value)
+
+
+DIRECTORY = Table(("teams", "orgs"), parse_directory)
 
 
 # -- targets and records ---------------------------------------------------------------------------
@@ -125,27 +131,6 @@ def parse_target(value: Any) -> Target:
     return Target(kind, name)
 
 
-@dataclass(frozen=True)
-class NewRecord:
-    """A record to put in the notification area: Quay's Notification row, minus id and time."""
-
-    kind: str  # the event name
-    target_kind: str  # "user" (team members get one each) or "org" (one shared by its admins)
-    target: str
-    repository: str
-    delivery_id: str
-    metadata: Mapping[str, Any]
-
-
-class InboxWriter(Protocol):
-    """Where the method puts records (implemented by quaynotify.services.inbox.Inbox). Called
-    from the delivery pool's threads: an implementation must be safe to call concurrently."""
-
-    def add(self, records: Sequence[NewRecord]) -> Sequence[str]:
-        """Store every record in one transaction; return their ids."""
-        ...
-
-
 # -- the method ------------------------------------------------------------------------------------
 
 
@@ -162,20 +147,22 @@ class QuayNotification(Method):
         ),
     )
 
+    tables = (DIRECTORY,)
+
     @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        directory(settings)
+    def check_settings(cls, settings: MethodSettings) -> None:
+        settings[DIRECTORY]  # raises the [teams] or [orgs] table's problem, if one has one
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
         target = parse_target(config.get("target"))
-        people = directory(ctx.settings)
+        people = ctx.settings[DIRECTORY]
         cls._check_form(target)
         cls._check_exists(target, people, ctx.repository.split("/", 1)[0])
 
     @classmethod
     def for_sending(
-        cls, config: Mapping[str, Any], settings: Mapping[str, Any], *, repository: str
+        cls, config: Mapping[str, Any], settings: MethodSettings, *, repository: str
     ) -> Self:
         """Build the method for a delivery: as `from_config`, except that a team or organisation
         gone from the config is not an error (Quay counts sending to it as a success)."""
@@ -185,7 +172,7 @@ class QuayNotification(Method):
                 f"unknown config key {unknown[0]!r} for method {cls.name}: expected target"
             )
         target = parse_target(config.get("target"))
-        directory(settings)
+        settings[DIRECTORY]  # the tables must be sound, whatever the target
         cls._check_form(target)
         return cls(config, settings)
 
@@ -240,7 +227,7 @@ class QuayNotification(Method):
 
         if target.kind == "user":
             return [record("user", target.name)], f"1 record for user {target.name}"
-        people = directory(self.settings)
+        people = self.settings[DIRECTORY]
         if target.kind == "org":
             if target.name not in people.orgs:
                 return [], (
@@ -277,8 +264,8 @@ class QuayNotification(Method):
 
     def send(self, notification: Notification, ctx: SendContext) -> Sent:
         self._check_event_at_send(notification)
-        inbox: InboxWriter | None = ctx.extra.get("inbox")
-        if inbox is None:  # pragma: no cover - delivery.send_extras always provides it
+        inbox = ctx.inbox
+        if inbox is None:  # pragma: no cover - delivery always hands one over
             raise DeliveryError("the notification area is not available", retryable=False)
         records, description = self.records(notification)
         if records:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import ConfigError, DeliveryError
 from quaynotify.methods.base import MASK, Sent, resolve_secret
+from quaynotify.methods.tables import Table
 
 if TYPE_CHECKING:
     import smtplib
@@ -70,9 +71,9 @@ class SmtpSettings:
             raise ConfigError(problem)
 
 
-def smtp_settings(settings: Mapping[str, Any]) -> SmtpSettings:
-    """The [smtp] table of the config document, checked; raises ConfigError (one line)."""
-    table = settings.get("smtp", {})
+def parse_smtp(table: Any) -> SmtpSettings:
+    """The [smtp] table (the document's value for "smtp"), checked; raises ConfigError (one
+    line)."""
     if not isinstance(table, Mapping):
         raise ConfigError("'smtp' must be a table, written [smtp]")
     for key in table:
@@ -122,6 +123,13 @@ def smtp_settings(settings: Mapping[str, Any]) -> SmtpSettings:
         timeout=float(timeout),
         ca_bundle=table.get("ca_bundle", ""),
     )
+
+
+def _smtp_of(doc: Mapping[str, Any]) -> SmtpSettings:
+    return parse_smtp(doc.get("smtp", {}))
+
+
+SMTP = Table(("smtp",), _smtp_of)
 
 
 # -- sending ------------------------------------------------------------------------------------

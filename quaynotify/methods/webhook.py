@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, QuaynotifyError, ValidationError
+from quaynotify.methods import blocklist as blocklists
 from quaynotify.methods.base import (
     NOT_HTTP,
     FieldSpec,
@@ -16,7 +18,9 @@ from quaynotify.methods.base import (
     Secret,
     url_problem,
 )
+from quaynotify.methods.blocklist import Blocklist
 from quaynotify.methods.http import HttpMethod, HttpRequest, TlsSettings
+from quaynotify.methods.tables import MethodSettings, Table
 
 WEBHOOK_TABLE_KEYS = (
     "ca_bundle",
@@ -26,6 +30,72 @@ WEBHOOK_TABLE_KEYS = (
     "hostname_blocklist",
 )
 TLS_KEYS = ("client_cert", "client_key", "client_key_password")
+
+
+# -- the [webhook] table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """The [webhook] table, checked: the TLS settings of every webhook rule that has no
+    client certificate of its own, and hostname_blocklist (methods/blocklist.py)."""
+
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    blocklist: Blocklist | None = None  # None: no hostname_blocklist
+
+    def tls_for(self, config: Mapping[str, Any]) -> TlsSettings:
+        """Quay presents its own certificate on HTTPS webhooks; here it is configured in
+        [webhook] client_cert/client_key (or per rule), with an optional private CA bundle.
+        A rule's certificate comes with the rule's key and pass phrase, the table's with
+        the table's."""
+        if not config.get("client_cert"):
+            return self.tls
+        return TlsSettings(
+            ca_bundle=self.tls.ca_bundle,
+            client_cert=config.get("client_cert") or None,
+            client_key=config.get("client_key") or None,
+            client_key_password=config.get("client_key_password") or None,
+        )
+
+
+def parse_webhook(table: Any) -> WebhookSettings:
+    """The [webhook] table (the document's value for "webhook"), checked; raises
+    ValidationError. Whether its files exist and load is checked by Webhook.check_settings."""
+    unknown = sorted(set(table) - set(WEBHOOK_TABLE_KEYS)) if isinstance(table, dict) else []
+    if not isinstance(table, dict) or unknown:
+        raise ValidationError(
+            f"[webhook] takes the keys {', '.join(WEBHOOK_TABLE_KEYS)}"
+            + (f"; {unknown[0]!r} is not one of them" if unknown else "")
+        )
+    entries = table.get("hostname_blocklist", [])
+    if not isinstance(entries, list) or not all(isinstance(h, str) for h in entries):
+        raise ValidationError(
+            "[webhook] hostname_blocklist must be a list of host names, addresses"
+            ' and networks, e.g. ["metadata.internal", "169.254.169.254", "10.0.0.0/8"]'
+        )
+    try:
+        blocklist = blocklists.blocklist(entries)
+    except blocklists.BlocklistError as exc:
+        raise ValidationError(str(exc)) from None
+    for key in ("ca_bundle", *TLS_KEYS):
+        if not isinstance(table.get(key, ""), str):
+            shown = "" if key == "client_key_password" else f", got {table[key]!r}"
+            raise ValidationError(f"[webhook] {key} must be a string{shown}")
+    _check_pair(table, "[webhook] ")
+    tls = TlsSettings(
+        ca_bundle=table.get("ca_bundle") or None,
+        client_cert=table.get("client_cert") or None,
+        client_key=table.get("client_key") or None,
+        client_key_password=table.get("client_key_password") or None,
+    )
+    return WebhookSettings(tls, blocklist)
+
+
+def _webhook_of(doc: Mapping[str, Any]) -> WebhookSettings:
+    return parse_webhook(doc.get("webhook", {}))
+
+
+WEBHOOK = Table(("webhook",), _webhook_of)
 
 
 class Webhook(HttpMethod):
@@ -57,33 +127,13 @@ class Webhook(HttpMethod):
         ),
     )
 
-    @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        table = settings.get("webhook", {})
-        unknown = sorted(set(table) - set(WEBHOOK_TABLE_KEYS)) if isinstance(table, dict) else []
-        if not isinstance(table, dict) or unknown:
-            raise ValidationError(
-                f"[webhook] takes the keys {', '.join(WEBHOOK_TABLE_KEYS)}"
-                + (f"; {unknown[0]!r} is not one of them" if unknown else "")
-            )
-        blocklist = table.get("hostname_blocklist", [])
-        if not isinstance(blocklist, list) or not all(isinstance(h, str) for h in blocklist):
-            raise ValidationError(
-                "[webhook] hostname_blocklist must be a list of host names, addresses"
-                ' and networks, e.g. ["metadata.internal", "169.254.169.254", "10.0.0.0/8"]'
-            )
-        from quaynotify.methods import blocklist as blocklists
+    tables = (*HttpMethod.tables, WEBHOOK)
 
-        try:
-            blocklists.blocklist(settings)
-        except blocklists.BlocklistError as exc:
-            raise ValidationError(str(exc)) from None
-        for key in ("ca_bundle", *TLS_KEYS):
-            if not isinstance(table.get(key, ""), str):
-                shown = "" if key == "client_key_password" else f", got {table[key]!r}"
-                raise ValidationError(f"[webhook] {key} must be a string{shown}")
-        _check_pair(table, "[webhook] ")
-        _check_tls(_tls({}, settings), "[webhook] ")
+    @classmethod
+    def check_settings(cls, settings: MethodSettings) -> None:
+        # The files are checked here, not when the table is parsed: that would load ssl
+        # for every command.
+        _check_tls(settings[WEBHOOK].tls, "[webhook] ")
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], ctx: RuleContext) -> None:
@@ -98,14 +148,13 @@ class Webhook(HttpMethod):
             )
         parts = urlsplit(url)
         assert parts.hostname is not None
-        cls.check_settings(ctx.settings)
+        cls.check_settings(ctx.settings)  # every webhook rule needs a sound [webhook] table
+        webhook = ctx.settings[WEBHOOK]
         # Quay blocks localhost and 127.0.0.1 because its webhooks run on a shared server; here
         # they run on the user's machine, where a local receiver is normal: the list is opt-in.
         # A literal address is refused here however it is written; a name's addresses are
         # checked when it is sent to (every HTTP method is).
-        from quaynotify.methods import blocklist as blocklists
-
-        blocklist = blocklists.blocklist(ctx.settings)
+        blocklist = webhook.blocklist
         reason = blocklist.refuses_host(parts.hostname) if blocklist else None
         if reason is not None:
             raise ValidationError(
@@ -117,7 +166,7 @@ class Webhook(HttpMethod):
         # The rule's key and pass phrase go with the rule's certificate: without it they
         # would be dropped in silence (the table's certificate has a key of its own).
         _check_pair(config, "")
-        _check_tls(_tls(config, ctx.settings), "")
+        _check_tls(webhook.tls_for(config), "")
         template = config.get("template")
         if template:
             if not isinstance(template, str):
@@ -127,7 +176,7 @@ class Webhook(HttpMethod):
             jsontemplate.validate(template)
 
     def tls(self) -> TlsSettings:
-        return _tls(self.config, self.settings)
+        return self.settings[WEBHOOK].tls_for(self.config)
 
     def request(self, notification: Notification, secret: Secret) -> HttpRequest:
         body: Any = notification.data
@@ -167,19 +216,3 @@ def _check_tls(tls: TlsSettings, where: str) -> None:
     problem = tls.client_cert_problem()
     if problem:
         raise ValidationError(f"{where}{problem}")
-
-
-def _tls(config: Mapping[str, Any], settings: Mapping[str, Any]) -> TlsSettings:
-    """Quay presents its own certificate on HTTPS webhooks; here it is configured in
-    [webhook] client_cert/client_key (or per rule), with an optional private CA bundle.
-    A rule's certificate comes with the rule's key and pass phrase, the table's with the
-    table's."""
-    table = settings.get("webhook", {})
-    table = table if isinstance(table, dict) else {}
-    own = config if config.get("client_cert") else table
-    return TlsSettings(
-        ca_bundle=table.get("ca_bundle") or None,
-        client_cert=own.get("client_cert") or None,
-        client_key=own.get("client_key") or None,
-        client_key_password=own.get("client_key_password") or None,
-    )

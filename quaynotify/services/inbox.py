@@ -1,140 +1,53 @@
-"""The notification area (Quay's bell): quay_notification records in the state database, who
-sees which, their one-line messages, and dismissing them."""
+"""The notification area (Quay's bell) as users see it: records from the store, worded as the
+bell words them; and the writer the quay_notification method delivers through."""
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from quaynotify.errors import DeliveryError, NotFoundError, StateError
-from quaynotify.methods.quay_notification import NewRecord
-from quaynotify.store.state import State
+from quaynotify.errors import DeliveryError, StateError
 
-_COLUMNS = "id, kind, target_kind, target, repository, delivery_id, metadata, created, dismissed"
-
-
-@dataclass(frozen=True)
-class InboxRecord:
-    """One record of the notification area, as Quay's Notification row."""
-
-    id: str
-    kind: str
-    target_kind: str  # "user" or "org"
-    target: str
-    repository: str | None
-    delivery_id: str | None
-    metadata: Mapping[str, Any]
-    created: float  # epoch seconds
-    dismissed: bool
-
-    @property
-    def organization(self) -> str | None:
-        return self.target if self.target_kind == "org" else None
-
-    @property
-    def message(self) -> str:
-        return message(self.kind, self.metadata)
+if TYPE_CHECKING:
+    from quaynotify.notification_area import NewRecord
+    from quaynotify.store import Store
+    from quaynotify.store.inbox import InboxRecord
 
 
 class Inbox:
-    """The records in one state database. `add` may be called from many threads at once."""
+    """The notification area of one state: an InboxWriter for the delivery pool's threads."""
 
-    def __init__(self, state: State, *, clock: Callable[[], float] = time.time) -> None:
-        self.state = state
-        self._clock = clock
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def add(self, records: Sequence[NewRecord]) -> list[str]:
-        """Store the records in one transaction; return their new ids."""
-        if not records:
-            return []
-        created = self._clock()
-        ids = [str(uuid.uuid4()) for _ in records]
-        rows = [
-            (i, r.kind, r.target_kind, r.target, r.repository, r.delivery_id,
-             json.dumps(r.metadata), created)
-            for i, r in zip(ids, records, strict=True)
-        ]  # fmt: skip
-        # The delivery pool calls this from its threads, and an sqlite3 connection belongs to
-        # the thread that opened it: each call opens its own (writers queue on the busy timeout).
-        state = State(self.state.directory)
+        """Store the records in one transaction; return their new ids. A state that cannot
+        be written fails the delivery."""
         try:
-            with state.write() as conn:
-                conn.executemany(
-                    f"INSERT INTO inbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)", rows
-                )
+            return self.store.inbox.add(records)
         except StateError as exc:
             raise DeliveryError(f"cannot write the notification area: {exc}") from None
-        finally:
-            state.close()
-        return ids
 
     def visible(
         self, user: str, orgs: Sequence[str] = (), *, include_dismissed: bool = False
     ) -> list[InboxRecord]:
         """What `user` sees, newest first: records targeting them, and records targeting the
         organisations `orgs` (those they administer)."""
-        if not self.state.exists():
-            return []  # nothing was ever delivered: do not create the database to say so
-        marks = ", ".join("?" for _ in orgs)
-        where = "(target_kind = 'user' AND target = ?)"
-        if orgs:
-            where = f"({where} OR (target_kind = 'org' AND target IN ({marks})))"
-        if not include_dismissed:
-            where += " AND dismissed = 0"
-        rows = self.state.read(
-            f"SELECT {_COLUMNS} FROM inbox WHERE {where} ORDER BY created DESC, rowid DESC",
-            [user, *orgs],
-        )
-        return [_record(row) for row in rows]
+        return self.store.inbox.visible(user, orgs, include_dismissed=include_dismissed)
 
     def get(self, id_or_prefix: str) -> InboxRecord:
         """One record, dismissed or not, by its id or any unique prefix of it."""
-        prefix = id_or_prefix.strip().lower()
-        rows = []
-        if prefix and self.state.exists():
-            rows = self.state.read(
-                f"SELECT {_COLUMNS} FROM inbox WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
-                (prefix, prefix + "\uffff"),
-            )
-        if not rows:
-            raise NotFoundError(
-                f"no notification with id {id_or_prefix!r}: "
-                "run `quaynotify inbox --all` to list them"
-            )
-        if len(rows) > 1 and rows[0][0] != prefix:
-            raise NotFoundError(
-                f"notification id prefix {id_or_prefix!r} is ambiguous: give more of it"
-            )
-        return _record(rows[0])
+        return self.store.inbox.get(id_or_prefix)
 
     def dismiss(self, ids_or_prefixes: Sequence[str]) -> list[InboxRecord]:
-        """Dismiss records (an org record once, for every admin, as Quay does). Every id is
-        looked up first, so that one unknown id leaves all of them untouched."""
-        records = list({r.id: r for r in map(self.get, ids_or_prefixes)}.values())
-        with self.state.write() as conn:
-            conn.executemany(
-                "UPDATE inbox SET dismissed = 1 WHERE id = ?", [(r.id,) for r in records]
-            )
-        return records
+        """Dismiss records (an org record once, for every admin); one unknown id dismisses
+        none of them."""
+        return self.store.inbox.dismiss(ids_or_prefixes)
 
-
-def _record(row: Sequence[Any]) -> InboxRecord:
-    id_, kind, target_kind, target, repository, delivery_id, metadata, created, dismissed = row
-    return InboxRecord(
-        id=id_,
-        kind=kind,
-        target_kind=target_kind,
-        target=target,
-        repository=repository,
-        delivery_id=delivery_id,
-        metadata=json.loads(metadata),
-        created=created,
-        dismissed=bool(dismissed),
-    )
+    @staticmethod
+    def message(record: InboxRecord) -> str:
+        """The one-line message the bell shows for the record."""
+        return message(record.kind, record.metadata)
 
 
 # -- messages: Quay's old-UI bell wording (static/js/services/notification-service.js) ----------

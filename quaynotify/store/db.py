@@ -1,174 +1,92 @@
-"""The state database file: created 0600, its schema migrated in order, one process at a
-time, and a database written by a newer quaynotify refused. What is stored in it is state.py's."""
+"""What a state backend is: a database whose schema it migrates in order (refusing one from a
+newer quaynotify), and the transactions and queries the record kinds run on it.
+
+The record kinds (journal, health, inbox, authorizations) write their SQL once, with `?`
+placeholders, in the subset SQLite and PostgreSQL share (ON CONFLICT, RETURNING); a backend
+whose driver wants another placeholder style translates them. What only one database has
+(PRAGMAs, file locks, read-only URIs) stays in that backend's module: sqlite.py."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from quaynotify.errors import StateError
 
-if TYPE_CHECKING:
-    import sqlite3
 
-BUSY_TIMEOUT_MS = 60_000
+class Rows(Protocol):
+    """The result of one statement."""
 
-_SCHEMA_1 = """
-CREATE TABLE IF NOT EXISTS delivery (
-    id          TEXT PRIMARY KEY,
-    created     REAL NOT NULL,
-    updated     REAL NOT NULL,
-    event       TEXT NOT NULL,
-    repository  TEXT NOT NULL,
-    rule_id     TEXT NOT NULL,
-    method      TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    error       TEXT,
-    performer   TEXT,
-    data        TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS delivery_updated ON delivery (updated);
-CREATE INDEX IF NOT EXISTS delivery_rule ON delivery (rule_id, created);
-CREATE TABLE IF NOT EXISTS attempt (
-    delivery_id TEXT NOT NULL REFERENCES delivery (id) ON DELETE CASCADE,
-    number      INTEGER NOT NULL,
-    started     REAL NOT NULL,
-    duration    REAL NOT NULL,
-    ok          INTEGER NOT NULL,
-    status      INTEGER,
-    message     TEXT NOT NULL,
-    PRIMARY KEY (delivery_id, number)
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    id          TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL,
-    target_kind TEXT NOT NULL,
-    target      TEXT NOT NULL,
-    repository  TEXT,
-    delivery_id TEXT,
-    metadata    TEXT NOT NULL,
-    created     REAL NOT NULL,
-    dismissed   INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS inbox_target ON inbox (target_kind, target, created);
-CREATE TABLE IF NOT EXISTS authorized_email (
-    repository   TEXT NOT NULL,
-    email        TEXT NOT NULL,
-    code         TEXT NOT NULL UNIQUE,
-    confirmed    INTEGER NOT NULL DEFAULT 0,
-    created      REAL NOT NULL,
-    confirmed_at REAL,
-    PRIMARY KEY (repository, email)
-);
-CREATE TABLE IF NOT EXISTS rule_health (
-    rule_id     TEXT PRIMARY KEY,
-    failures    INTEGER NOT NULL DEFAULT 0,
-    disabled    INTEGER NOT NULL DEFAULT 0,
-    last_error  TEXT,
-    updated     REAL NOT NULL
-);
-"""
-# The migrations, in order: MIGRATIONS[n] takes a database from schema version n (PRAGMA
-# user_version; 0 is a new, empty file) to n + 1. Each is applied once; a database from a newer
-# quaynotify (a higher version) is refused, never taken back to this one's.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_1,)
-SCHEMA_VERSION = len(MIGRATIONS)
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection to the state database at `path`, created 0600 and migrated to this
-    version's schema first if need be; a StateError when it cannot be, or is newer. In a
-    directory that cannot be written (a read-only mount of a CI cache, say), an existing
-    database is opened read-only: reading commands work, writing ones fail with one line."""
-    import sqlite3
+class Transaction(Protocol):
+    """Statements run inside one write transaction."""
 
-    if path.is_file() and not os.access(path.parent, os.W_OK):
-        return _read_only(path)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows: ...
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # It holds event data and pending e-mail codes: created 0600 whatever the umask
-        # (SQLite would make it 0644), and SQLite gives -wal and -shm the file's mode.
-        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        try:
-            if _version(path, conn) < SCHEMA_VERSION:
-                _create(path, conn)
-        except StateError:
-            conn.close()
-            raise
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")
-    except (sqlite3.Error, OSError) as exc:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+
+class Backend(Protocol):
+    """One state database. A backend connects on first use; its connection belongs to the
+    thread that made it (another thread asks for `separate()`)."""
+
+    # Where the database is, for messages: a path, or a URL without its password.
+    where: str
+    # A column that orders rows as they were inserted, for ties of equal timestamps.
+    insertion_order: str
+
+    def exists(self) -> bool:
+        """Whether the database has been created (reading commands do not create it)."""
+        ...
+
+    def write(self) -> AbstractContextManager[Transaction]:
+        """A write transaction: committed when the block ends, rolled back when it raises.
+        Writers queue for each other rather than fail."""
+        ...
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query, outside any write transaction."""
+        ...
+
+    def separate(self) -> AbstractContextManager[Backend]:
+        """The same database on a connection of its own, closed when the block ends: for a
+        thread other than the one that uses this backend."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def check_version(where: str, version: int, known: int) -> int:
+    """`version`, the schema version a database holds; a StateError when a newer quaynotify
+    wrote it: its tables may mean what this version cannot know."""
+    if version > known:
         raise StateError(
-            f"cannot open the state database {path}: {exc}: "
-            "check the path, or point --state-dir at a writable directory"
-        ) from exc
-    return conn
-
-
-def _read_only(path: Path) -> sqlite3.Connection:
-    import sqlite3
-
-    # Reading a WAL database needs its -wal and -shm files, which cannot be created here: with
-    # no -wal the last writer checkpointed and left, and the file alone is the whole database.
-    wal = path.with_name(f"{path.name}-wal").exists()
-    uri = f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        if _version(path, conn) < SCHEMA_VERSION:
-            conn.close()
-            raise StateError(
-                f"the state database {path} is in a read-only directory and needs upgrading to "
-                "this quaynotify's schema: run any command once where it can be written"
-            )
-    except sqlite3.Error as exc:
-        raise StateError(f"cannot open the state database {path} read-only: {exc}") from exc
-    return conn
-
-
-def _version(path: Path, conn: sqlite3.Connection) -> int:
-    """The database's schema version; a StateError when a newer quaynotify wrote it."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise StateError(
-            f"the state database {path} was written by a newer quaynotify (schema "
-            f"version {version}; this one knows up to {SCHEMA_VERSION}): upgrade "
+            f"the state database {where} was written by a newer quaynotify (schema "
+            f"version {version}; this one knows up to {known}): upgrade "
             "quaynotify, or point --state-dir at another directory"
         )
     return version
 
 
-def _create(path: Path, conn: sqlite3.Connection) -> None:
-    """Create or migrate the schema, one process at a time: switching a new database to
-    WAL does not wait on SQLite's busy timeout, so twenty processes starting at once would
-    see "database is locked". An exclusive lock file beside the database orders them."""
-    import fcntl
+def sqlite_backend(directory: Path) -> Backend:
+    """The embedded default: `state.db` in the state directory."""
+    from quaynotify.store.sqlite import SqliteBackend
 
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        if _version(path, conn) < SCHEMA_VERSION:
-            _migrate(path, conn)
-    finally:
-        os.close(fd)  # closing releases the lock
+    return SqliteBackend(directory)
 
 
-def _migrate(path: Path, conn: sqlite3.Connection) -> None:
-    # WAL lets many processes read while one writes; the mode is stored in the file.
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Read again inside the transaction: another process may have migrated it.
-        for version in range(_version(path, conn), SCHEMA_VERSION):
-            # executescript() would commit our transaction: run the statements one by one.
-            for statement in MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+def statements(migration: str) -> Iterator[str]:
+    """A migration's statements, one by one (a driver's run-a-script call may commit the
+    transaction the migration runs in)."""
+    for statement in migration.split(";"):
+        if statement.strip():
+            yield statement
