@@ -125,7 +125,7 @@ def emit(
     with graceful() as stop:
         run = delivery.Run(dry_run, policy, concurrency, deadline, stop=stop)
         outcome = delivery.emit(
-            conf, g.state(), event, repo, fields, sample=sample, performer=performer, run=run
+            conf, g.state(), event_def, repo, fields, sample=sample, performer=performer, run=run
         )
     raise typer.Exit(report(out, outcome))
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from quaynotify.catalogue.events import get_event
 from quaynotify.config.load import Config
 from quaynotify.delivery import plan as delivery
 from quaynotify.delivery.run import Planned
@@ -72,7 +73,7 @@ def plan_records(config: Config, state: Store, records: Sequence[DeliveryRecord]
         planned += delivery.plan(
             config,
             [rule],
-            record.event,
+            get_event(record.event),
             record.data,
             performer=record.performer,
             disabled=disabled,
@@ -133,13 +134,14 @@ def plan_stream(config: Config, state: Store, events: Sequence[StreamEvent], sou
     prepared = []
     for e in events:
         try:
-            data = delivery.make_event_data(config, e.event, e.repository, e.data)
+            event = get_event(e.event)
+            data = delivery.make_event_data(config, event, e.repository, e.data)
         except UsageError as exc:
             raise UsageError(f"{source} line {e.line}: {exc}") from None
-        prepared.append((e, data, delivery.select(config, e.event, e.repository, data)))
-    disabled = delivery.disabled_rules(state, [r for _, _, rules in prepared for r in rules])
-    for e, data, rules in prepared:
+        prepared.append((e, event, data, delivery.select(config, event, e.repository, data)))
+    disabled = delivery.disabled_rules(state, [r for *_, rules in prepared for r in rules])
+    for e, event, data, rules in prepared:
         planned += delivery.plan(
-            config, rules, e.event, data, performer=e.performer, disabled=disabled
+            config, rules, event, data, performer=e.performer, disabled=disabled
         )
     return Plan(planned, [])
