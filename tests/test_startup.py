@@ -163,7 +163,7 @@ def test_help_lists_the_commands_in_order() -> None:
 # -- only the command being run is built --------------------------------------------------------
 
 # The modules of quaynotify.cli that hold commands; running one imports that one alone.
-COMMAND_MODULES = {"emit", "catalogue", "rule", "log", "inbox", "config_cmd", "email"}
+COMMAND_MODULES = {"emit", "replay", "catalogue", "rule", "log", "inbox", "config_cmd", "email"}
 IN_PROCESS = """\
 import sys
 from quaynotify.cli import run
@@ -179,6 +179,8 @@ sys.exit(code)
     [
         (("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]', "--dry-run"),
          "emit"),
+        (("--json", "emit", "--from", "-", "--dry-run"), "emit"),
+        (("replay", "--failed", "--dry-run"), "replay"),
         (("rule", "list"), "rule"),
         (("log",), "log"),
         (("events", "repo_push"), "catalogue"),

@@ -82,7 +82,7 @@ def main(
 # order `--help` lists them.
 COMMANDS: dict[str, str] = {
     "emit": "emit",
-    "replay": "emit",
+    "replay": "replay",
     "events": "catalogue",
     "methods": "catalogue",
     "rule": "rule",
