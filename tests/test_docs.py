@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -19,16 +20,20 @@ MANPAGE = (ROOT / "man" / "quaynotify.1").read_text()
 
 
 def command_paths() -> list[str]:
-    """Every command and subcommand, as typed: "emit", "rule add", "log show", ..."""
+    """Every command and subcommand, as typed: "emit", "rule add", "log show", ... Asked of
+    each group as Click asks it (the root builds a command only when asked for it)."""
     paths = []
 
-    def walk(command: typer.main.TyperGroup | object, prefix: str) -> None:
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
+    def walk(command: Any, ctx: typer.Context, prefix: str) -> None:
+        for name in getattr(command, "list_commands", lambda ctx: [])(ctx):
+            sub = command.get_command(ctx, name)
             path = f"{prefix} {name}".strip()
             paths.append(path)
-            walk(sub, path)
+            walk(sub, typer.Context(sub, info_name=name, parent=ctx), path)
 
-    walk(typer.main.get_command(app), "")
+    root = typer.main.get_command(app)
+    walk(root, typer.Context(root, info_name="quaynotify"), "")
+    assert len(paths) > 20, paths
     return paths
 
 

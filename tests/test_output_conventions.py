@@ -281,19 +281,19 @@ def _events_file(tmp_path: Path, count: int) -> Path:
     return path
 
 
-def test_replay_shows_a_progress_bar_on_a_terminal_for_more_than_a_handful(
+def test_a_stream_shows_a_progress_bar_on_a_terminal_for_more_than_a_handful(
     cli: Cli, config_file: Path, httpserver: Any, tmp_path: Path
 ) -> None:
     config_file.write_text(CONFIG)
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     assert cli(*ADD_HOOK, "--url", httpserver.url_for("/hook")).code == 0
-    screen = on_a_terminal(["replay", "--from", str(_events_file(tmp_path, 12))])
-    assert "replaying" in screen and "/12" in screen
+    screen = on_a_terminal(["emit", "--from", str(_events_file(tmp_path, 12))])
+    assert "emitting" in screen and "/12" in screen
     assert len(httpserver.log) == 12
 
-    few = on_a_terminal(["replay", "--from", str(_events_file(tmp_path, 3))])
-    assert "replaying" not in few, "a handful finishes before a bar is worth drawing"
+    few = on_a_terminal(["emit", "--from", str(_events_file(tmp_path, 3))])
+    assert "emitting" not in few, "a handful finishes before a bar is worth drawing"
 
-    piped = cli("replay", "--from", str(_events_file(tmp_path, 12)))
+    piped = cli("emit", "--from", str(_events_file(tmp_path, 12)))
     assert piped.code == 0, piped.err
-    assert "replaying" not in piped.err and ESCAPE not in piped.err
+    assert "emitting" not in piped.err and ESCAPE not in piped.err
