@@ -140,7 +140,7 @@ class Output:
         self.err.write(f"{PROG}: {visible(message)}\n")
 
     def error(self, message: str) -> None:
-        self.err.write(f"{PROG}: error: {visible(one_line(message))}\n")
+        self.err.write(f"{PROG}: error: {visible(_whitespace_folded(message))}\n")
 
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Callable[[object], None] | None]:
@@ -169,7 +169,8 @@ def visible(text: str, *, keep_layout: bool = False) -> str:
     return text.translate(_ESCAPES_KEEPING_LAYOUT if keep_layout else _ESCAPES)
 
 
-def one_line(message: str) -> str:
+def _whitespace_folded(message: str) -> str:
+    """Every run of whitespace, line breaks included, as one space: an error is one line."""
     return " ".join(message.split())
 
 

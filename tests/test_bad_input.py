@@ -702,7 +702,7 @@ CASES: dict[str, Case] = {
         "--data: the JSON is nested more than 100 levels deep",
     ),
     "from-mistyped-field-deep-json": Case(
-        ("replay", "--from", "-"),
+        ("emit", "--from", "-"),
         USAGE,
         "standard input line 1: the JSON is nested more than 100 levels deep",
         stdin=b'{"event": "repo_push", "repository": "acme/web", "data": {"updated_tags": '
@@ -720,8 +720,8 @@ CASES: dict[str, Case] = {
         USAGE,
         "field 'repository' is 'other/repo', but the event is for acme/web",
     ),
-    "from-repository-other/replay": Case(
-        ("replay", "--from", "-"),
+    "from-repository-other/emit": Case(
+        ("emit", "--from", "-"),
         USAGE,
         "field 'repository' is 'other/repo', but the event is for acme/web",
         stdin=b'{"event": "repo_push", "repository": "acme/web", "data": '
@@ -758,44 +758,44 @@ CASES: dict[str, Case] = {
         ("replay", "--failed", "--since", "yesterday"), USAGE, "--since 'yesterday'"
     ),
     "since-without-failed": Case(("replay", "--since", "2h"), USAGE, "add --failed"),
-    "replay-nothing-selected": Case(("replay",), USAGE, "give delivery ids, --failed, or --from"),
+    "replay-nothing-selected": Case(("replay",), USAGE, "give delivery ids or --failed"),
     "replay-ids-and-failed": Case(("replay", "abc", "--failed"), USAGE, "not both"),
-    # -- replay --from (exit 2) -----------------------------------------------------------------
+    # -- emit --from (exit 2) -------------------------------------------------------------------
     "from-missing-file": Case(
-        ("replay", "--from", "{tmp}/missing.jsonl"), USAGE, "No such file or directory"
+        ("emit", "--from", "{tmp}/missing.jsonl"), USAGE, "No such file or directory"
     ),
     "from-is-a-directory": Case(
-        ("replay", "--from", "{tmp}/adir"), USAGE, "is a directory", files={"adir": None}
+        ("emit", "--from", "{tmp}/adir"), USAGE, "is a directory", files={"adir": None}
     ),
     "from-not-utf8-stdin": Case(
-        ("replay", "--from", "-"), USAGE, "--from: standard input is not UTF-8", stdin=b"\xff\n"
+        ("emit", "--from", "-"), USAGE, "--from: standard input is not UTF-8", stdin=b"\xff\n"
     ),
     "from-line-not-json": Case(
-        ("replay", "--from", "-"),
+        ("emit", "--from", "-"),
         USAGE,
         "standard input line 2: not valid JSON",
         stdin=LINE + b"nope\n",
     ),
     "from-line-not-an-object": Case(
-        ("replay", "--from", "{tmp}/s.jsonl"),
+        ("emit", "--from", "{tmp}/s.jsonl"),
         USAGE,
         "s.jsonl line 1: expected an object",
         files={"s.jsonl": b"[]\n"},
     ),
     "from-unknown-key": Case(
-        ("replay", "--from", "-"),
+        ("emit", "--from", "-"),
         USAGE,
         "line 1: unknown key 'extra'",
         stdin=b'{"event": "repo_push", "repository": "acme/web", "extra": 1}\n',
     ),
     "from-unknown-event": Case(
-        ("replay", "--from", "-"),
+        ("emit", "--from", "-"),
         USAGE,
         "standard input line 2: unknown event 'nope'",
         stdin=LINE + b'{"event": "nope", "repository": "acme/web"}\n',
     ),
     "from-deeply-nested": Case(
-        ("replay", "--from", "{tmp}/deep.jsonl"),
+        ("emit", "--from", "{tmp}/deep.jsonl"),
         USAGE,
         "deep.jsonl line 1",
         files={
@@ -804,7 +804,15 @@ CASES: dict[str, Case] = {
             + b"}\n"
         },
     ),
-    "from-with-ids": Case(("replay", "--from", "-", "abc"), USAGE, "cannot be combined"),
+    "from-with-an-event": Case(
+        ("emit", "--from", "-", "repo_push"), USAGE, "cannot be combined with EVENT"
+    ),
+    "from-with-repo": Case(
+        ("emit", "--from", "-", "--repo", "acme/web"), USAGE, "cannot be combined with --repo"
+    ),
+    "replay-from-moved": Case(
+        ("replay", "--from", "-"), USAGE, "`replay --from` moved to `emit --from`"
+    ),
     # -- bytes that are not UTF-8 in the command line (a real process) ---------------------------
     "argv-not-utf8/unknown-event": Case(
         ("emit", "\udcff", "--repo", "acme/web"), USAGE, "not valid UTF-8", process=True
@@ -981,7 +989,7 @@ def receiver(config_file: Path) -> Iterator[Receiver]:
     ],
 )  # fmt: skip
 def test_a_bad_stream_sends_nothing(cli: Cli, receiver: Receiver, stream: bytes) -> None:
-    result = cli("replay", "--from", "-", stdin=stream)
+    result = cli("emit", "--from", "-", stdin=stream)
     assert result.code == USAGE, result.err
     assert result.err.startswith(PREFIX) and result.err.count("\n") == 1, result.err
     assert receiver.requests == []

@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-import typer
+from helpers.cli import command_paths
 
 from quaynotify.catalogue.events import EVENTS
-from quaynotify.cli.app import app
 from quaynotify.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,17 +17,10 @@ README = (ROOT / "README.md").read_text()
 MANPAGE = (ROOT / "man" / "quaynotify.1").read_text()
 
 
-def command_paths() -> list[str]:
-    """Every command and subcommand, as typed: "emit", "rule add", "log show", ..."""
-    paths = []
-
-    def walk(command: typer.main.TyperGroup | object, prefix: str) -> None:
-        for name, sub in sorted(getattr(command, "commands", {}).items()):
-            path = f"{prefix} {name}".strip()
-            paths.append(path)
-            walk(sub, path)
-
-    walk(typer.main.get_command(app), "")
+def typed_paths() -> list[str]:
+    """Every command and subcommand, hidden ones too, as typed: "emit", "rule add", ..."""
+    paths = [" ".join(path) for path in command_paths(hidden=True)[1:]]
+    assert len(paths) > 20, paths
     return paths
 
 
@@ -37,12 +29,12 @@ def man_text(name: str) -> str:
     return name.replace("-", r"\-")
 
 
-@pytest.mark.parametrize("path", command_paths())
+@pytest.mark.parametrize("path", typed_paths())
 def test_readme_names_every_command(path: str) -> None:
     assert re.search(rf"(^|[\s`]){re.escape(path)}(\s|$|`)", README, re.M), path
 
 
-@pytest.mark.parametrize("path", command_paths())
+@pytest.mark.parametrize("path", typed_paths())
 def test_man_page_names_every_command(path: str) -> None:
     assert man_text(path) in MANPAGE or path in MANPAGE, path
 

@@ -114,7 +114,7 @@ def test_every_command_has_a_subsection_with_every_option_and_argument(roff: str
         text = _section(commands, f'.SS "{" ".join(path)}"')
         assert f"\\fB{manpage._esc(' '.join(('quaynotify', *path)))}\\fR" in text  # synopsis
         for param in command.get_params(ctx):  # type: ignore[attr-defined]
-            if "--help" in getattr(param, "opts", ()):
+            if "--help" in getattr(param, "opts", ()) or getattr(param, "hidden", False):
                 continue
             if param.param_type_name == "argument":
                 assert f"\\fI{manpage._esc(manpage._metavar(param))}\\fR" in text, param.name

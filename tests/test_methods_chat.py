@@ -21,7 +21,7 @@ from werkzeug import Request
 
 from quaynotify import __version__
 from quaynotify.catalogue.data import sample_event_data
-from quaynotify.catalogue.events import EVENTS
+from quaynotify.catalogue.events import EVENTS, get_event
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods import get_method, parse_method_settings
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
@@ -528,8 +528,9 @@ def delivered_notification(config_file: Path) -> Notification:
     from quaynotify.delivery import plan as delivery
 
     conf = config.load(config_file)
-    data = delivery.make_event_data(conf, "repo_push", "acme/web", {"updated_tags": ["latest"]})
-    return delivery.plan(conf, conf.rules, "repo_push", data)[0].notification
+    push = get_event("repo_push")
+    data = delivery.make_event_data(conf, push, "acme/web", {"updated_tags": ["latest"]})
+    return delivery.plan(conf, conf.rules, push, data)[0].notification
 
 
 def state_bytes(state_dir: Path) -> bytes:

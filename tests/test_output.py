@@ -9,18 +9,15 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from helpers.cli import CONSOLE, ERROR, UUID, Cli, one_error
+from helpers.cli import CONSOLE, ERROR, UUID, Cli, command_paths, one_error
 from helpers.configs import add_webhook, rule_add
 from helpers.terminal import Tmux, on_a_terminal, run_in_terminal, terminal_env
 from pytest_httpserver import HTTPServer
 
-from quaynotify.cli.app import app
 from quaynotify.methods import METHODS
 
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 1\n'
@@ -536,30 +533,14 @@ def test_emit_prints_one_tsv_row_per_delivery(cli: Cli, world: dict[str, str]) -
 # -- every --help has an example ----------------------------------------------------------------
 
 
-def _command_paths() -> list[tuple[str, ...]]:
-    root = typer.main.get_command(app)
-
-    def walk(command: Any, ctx: typer.Context, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-        yield path
-        if hasattr(command, "list_commands"):
-            for name in command.list_commands(ctx):
-                sub = command.get_command(ctx, name)
-                if sub is not None and not sub.hidden:
-                    yield from walk(
-                        sub, typer.Context(sub, info_name=name, parent=ctx), (*path, name)
-                    )
-
-    return list(walk(root, typer.Context(root, info_name="quaynotify"), ()))
-
-
 def test_the_tree_is_walked() -> None:
-    paths = _command_paths()
+    paths = command_paths()
     assert {(), ("emit",), ("rule",), ("rule", "add"), ("log", "show"), ("config", "path")} <= set(
         paths
     )
 
 
-@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "quaynotify")
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "quaynotify")
 def test_every_help_shows_an_example(cli: Cli, path: tuple[str, ...]) -> None:
     result = cli(*path, "--help")
     assert (result.code, result.err) == (0, "")
@@ -587,16 +568,16 @@ def _events_file(tmp_path: Path, count: int) -> Path:
     return path
 
 
-def test_replay_shows_a_progress_bar_on_a_terminal_for_more_than_a_handful(
+def test_a_stream_shows_a_progress_bar_on_a_terminal_for_more_than_a_handful(
     cli: Cli, hook: str, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    screen = on_a_terminal(["replay", "--from", str(_events_file(tmp_path, 12))])
-    assert "replaying" in screen and "/12" in screen
+    screen = on_a_terminal(["emit", "--from", str(_events_file(tmp_path, 12))])
+    assert "emitting" in screen and "/12" in screen
     assert len(httpserver.log) == 12
 
-    few = on_a_terminal(["replay", "--from", str(_events_file(tmp_path, 3))])
-    assert "replaying" not in few, "a handful finishes before a bar is worth drawing"
+    few = on_a_terminal(["emit", "--from", str(_events_file(tmp_path, 3))])
+    assert "emitting" not in few, "a handful finishes before a bar is worth drawing"
 
-    piped = cli("replay", "--from", str(_events_file(tmp_path, 12)))
+    piped = cli("emit", "--from", str(_events_file(tmp_path, 12)))
     assert piped.code == 0, piped.err
-    assert "replaying" not in piped.err and ESCAPE not in piped.err
+    assert "emitting" not in piped.err and ESCAPE not in piped.err

@@ -123,12 +123,12 @@ def test_replay_failed_filters_by_rule_and_since(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((), "give delivery ids, --failed, or --from FILE"),
+        ((), "give delivery ids or --failed"),
         (("--since", "1h"), "--since and --rule select failed deliveries: add --failed"),
         (("--failed", "--since", "yesterday"), "--since 'yesterday': expected a duration"),
         (("abc", "--failed"), "give delivery ids or --failed, not both"),
         (("nope",), "no delivery with id 'nope' in the journal"),
-        (("--from", "-", "--failed"), "--from emits new events"),
+        (("--from", "-", "--failed"), "run `quaynotify emit --from -`"),
     ],
 )
 def test_replay_usage_errors(cli: Cli, args: tuple[str, ...], message: str) -> None:
@@ -138,7 +138,30 @@ def test_replay_usage_errors(cli: Cli, args: tuple[str, ...], message: str) -> N
     assert len(result.err.splitlines()) == 1
 
 
-def test_replay_from_a_stream_emits_each_event(
+def test_replay_from_a_file_says_emit_from_sends_it_and_sends_nothing(
+    cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch, tmp_path: Path
+) -> None:
+    """`replay --from` used to emit a stream: it now names the command that does, quoted for
+    the shell, and sends nothing, whatever else the command line says."""
+    switch.up = True
+    add_webhook(cli, httpserver.url_for("/hook"))
+    stream = tmp_path / "my events.jsonl"
+    stream.write_text(json.dumps({"event": "repo_push", "repository": "acme/web",
+                                  "data": {"updated_tags": ["v1"]}}) + "\n")  # fmt: skip
+    for args in (("--from", str(stream)), ("--failed", "--from", str(stream), "--dry-run")):
+        result = cli("replay", *args)
+        assert (result.code, result.out) == (2, ""), result.err
+        assert result.err == (
+            "quaynotify: error: `replay --from` moved to `emit --from`: run "
+            f"`quaynotify emit --from '{stream}'` (replay only sends journaled deliveries "
+            "again)\n"
+        )
+    assert switch.ids == []
+    assert cli("emit", "--from", str(stream)).code == 0
+    assert len(switch.ids) == 1
+
+
+def test_emit_from_a_stream_emits_each_event(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
     switch.up = True
@@ -156,10 +179,52 @@ def test_replay_from_a_stream_emits_each_event(
                         "data": {"updated_tags": ["v3"]}}),
         ]
     )  # fmt: skip
-    result = cli("replay", "--from", "-", stdin=stream)
+    result = cli("emit", "--from", "-", "--json", stdin=stream)
     assert result.code == 0, result.err
     bodies = sorted(json.loads(req.get_data())["updated_tags"][0] for req, _ in httpserver.log)
     assert bodies == ["v1", "v2"]
+    [document] = [json.loads(result.out)]
+    assert list(document) == ["deliveries"]  # of many events: each delivery names its own
+    assert sorted(d["repository"] for d in document["deliveries"]) == ["acme/api", "acme/web"]
+
+
+def test_emit_from_a_stream_that_reaches_no_rule_says_so(cli: Cli, fast: Path) -> None:
+    line = json.dumps({"event": "repo_push", "repository": "acme/none",
+                       "data": {"updated_tags": ["v1"]}})  # fmt: skip
+    result = cli("emit", "--from", "-", stdin=line)
+    assert (result.code, result.out) == (0, "")
+    assert "no rule matches an event of standard input: nothing sent" in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("repo_push",), ("--repo", "acme/web"), ("--data", "{}"), ("--set", "a=1"), ("--sample",),
+     ("--performer", "alice")],
+    ids=lambda args: args[0],
+)  # fmt: skip
+def test_emit_from_refuses_the_options_of_one_event(
+    cli: Cli, fast: Path, args: tuple[str, ...]
+) -> None:
+    result = cli("emit", "--from", "-", *args, stdin="")
+    assert result.code == 2
+    name = "EVENT" if args[0] == "repo_push" else args[0]
+    assert result.err == (
+        "quaynotify: error: --from reads each event's name, repository and data from the "
+        f"stream: it cannot be combined with {name}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [((), "Missing argument 'EVENT'."), (("repo_push",), "Missing option '--repo'."),
+     (("--repo", "acme/web"), "Missing argument 'EVENT'.")],
+)  # fmt: skip
+def test_emit_without_from_needs_an_event_and_a_repository(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    result = cli("emit", *args)
+    assert result.code == 2
+    assert result.err == f"quaynotify: error: {message} (see `quaynotify emit --help`)\n"
 
 
 @pytest.mark.parametrize(
@@ -179,7 +244,7 @@ def test_a_bad_stream_line_sends_nothing(
     add_webhook(cli, httpserver.url_for("/hook"))
     good = json.dumps({"event": "repo_push", "repository": "acme/web",
                        "data": {"updated_tags": ["v1"]}})  # fmt: skip
-    result = cli("replay", "--from", "-", stdin=f"{good}\n{line}\n")
+    result = cli("emit", "--from", "-", stdin=f"{good}\n{line}\n")
     assert result.code == 2, result.err
     assert message in result.err
     assert switch.ids == []

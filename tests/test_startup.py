@@ -1,6 +1,7 @@
 """Start-up cost, measured on the installed command in a subprocess: `--help`, `--version` and
-`rule list` import neither httpx, ssl, jinja2 nor pydantic, and `--version` loads only the
-standard library, Typer and quaynotify."""
+`rule list` import neither httpx, ssl, jinja2 nor pydantic, `--version` alone loads only the
+standard library and quaynotify, and a command imports its own module of quaynotify.cli and
+no other command's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.cli import CONSOLE
+from helpers.cli import CONSOLE, Cli
 
 import quaynotify
 
@@ -134,10 +135,88 @@ def test_version_prints_the_package_version(entry: str) -> None:
     )
 
 
-def test_help_lists_the_commands() -> None:
+def test_version_anywhere_in_the_root_options_prints_the_same_line() -> None:
+    """`--version` alone is answered before Typer loads; among other options Click answers it
+    (the root's eager option): both print the one line."""
+    for argv in (["--version"], ["--debug", "--version"], ["--quiet", "--version", "--json"]):
+        proc = subprocess.run([CONSOLE, *argv], capture_output=True, text=True, timeout=60)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (
+            0,
+            f"quaynotify {quaynotify.__version__}\n",
+            "",
+        ), argv
+
+
+def test_help_lists_the_commands_in_order() -> None:
     proc = subprocess.run([PYTHON, "-m", "quaynotify", "--help"], capture_output=True, text=True,
                           timeout=60)  # fmt: skip
     assert proc.returncode == 0
     assert proc.stdout.startswith("Usage: quaynotify ")
-    for command in ("rule", "emit", "log", "events", "methods", "config"):
-        assert f"  {command} " in proc.stdout
+    listed = proc.stdout.split("\nCommands:\n", 1)[1].splitlines()
+    names = [line.split()[0] for line in listed if line.startswith("  ") and line.strip()]
+    assert names == [
+        "emit", "replay", "events", "methods", "rule", "log", "inbox", "config", "email"
+    ]  # fmt: skip
+
+
+# -- only the command being run is built --------------------------------------------------------
+
+# The modules of quaynotify.cli that hold commands; running one imports that one alone.
+COMMAND_MODULES = {"emit", "replay", "catalogue", "rule", "log", "inbox", "config_cmd", "email"}
+IN_PROCESS = """\
+import sys
+from quaynotify.cli import run
+code = run(sys.argv[1:])
+loaded = {m.split(".")[2] for m in sys.modules if m.startswith("quaynotify.cli.")}
+print("CLI", *sorted(loaded), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]', "--dry-run"),
+         "emit"),
+        (("--json", "emit", "--from", "-", "--dry-run"), "emit"),
+        (("replay", "--failed", "--dry-run"), "replay"),
+        (("rule", "list"), "rule"),
+        (("log",), "log"),
+        (("events", "repo_push"), "catalogue"),
+        (("inbox", "--user", "alice"), "inbox"),
+        (("config", "path"), "config_cmd"),
+        (("email", "list"), "email"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else v,
+)  # fmt: skip
+def test_a_command_imports_its_own_module_and_no_other_commands(
+    rules: Path, argv: tuple[str, ...], module: str
+) -> None:
+    proc = subprocess.run(
+        [PYTHON, "-c", IN_PROCESS, *argv], capture_output=True, text=True, timeout=60, input=""
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("CLI "))
+    assert set(line.split()[1:]) & COMMAND_MODULES == {module}
+
+
+def test_help_and_completion_see_every_command(cli: Cli) -> None:
+    from quaynotify.cli.app import COMMANDS
+
+    help_text = cli("--help").out
+    assert all(f"\n  {name} " in help_text for name in COMMANDS)
+    asking = {
+        "_QUAYNOTIFY_COMPLETE": "complete_bash",
+        "COMP_WORDS": "quaynotify ",
+        "COMP_CWORD": "1",
+    }
+    proc = subprocess.run(
+        [CONSOLE], capture_output=True, text=True, timeout=60, env={**os.environ, **asking}
+    )
+    assert proc.stdout.split() == list(COMMANDS), proc.stderr
+
+
+def test_a_mistyped_command_is_answered_with_the_nearest_names(cli: Cli) -> None:
+    result = cli("emti", "repo_push")
+    assert result.code == 2
+    assert "No such command 'emti'. Did you mean 'emit', 'email'?" in result.err

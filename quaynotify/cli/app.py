@@ -1,15 +1,19 @@
-"""The Typer app: global options and the command groups."""
+"""The Typer app: the global options, and the root command that builds only the command being
+run."""
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from quaynotify import __version__
+from quaynotify.cli import print_version
 from quaynotify.cli.common import Globals
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context
 
 SETTINGS: dict[str, Any] = dict(
     name="quaynotify",
@@ -29,7 +33,7 @@ SETTINGS: dict[str, Any] = dict(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"quaynotify {__version__}")
+        print_version()
         raise typer.Exit(0)
 
 
@@ -75,32 +79,65 @@ def main(
 
 
 # Top-level command name -> the module of quaynotify.cli whose register() adds it, in the
-# order `--help` lists them. Modules are imported only for the commands being built.
+# order `--help` lists them.
 COMMANDS: dict[str, str] = {
-    "rule": "rule",
     "emit": "emit",
-    "replay": "emit",
-    "log": "log",
-    "inbox": "inbox",
+    "replay": "replay",
     "events": "catalogue",
     "methods": "catalogue",
+    "rule": "rule",
+    "log": "log",
+    "inbox": "inbox",
     "config": "config_cmd",
     "email": "email",
 }
 
 
-def make_app(only: str | None = None) -> typer.Typer:
-    """The app with every command, or with just the command `only` (turning every command's
-    signature into Click's objects is most of the CLI's start-up: one is enough to run one)."""
-    new = typer.Typer(**SETTINGS)
-    new.callback()(main)
-    modules = [COMMANDS[only]] if only in COMMANDS else COMMANDS.values()
-    for module in dict.fromkeys(modules):
-        importlib.import_module(f"quaynotify.cli.{module}").register(new)
-    return new
+class LazyGroup(typer.core.TyperGroup):
+    """The root command: it knows its commands' names, and builds a command only when Click
+    asks for it, importing just that command's module (turning every command's signature into
+    Click's objects is most of the CLI's start-up). Running a command asks for that one;
+    `--help`, completion and the man page ask for every one."""
+
+    placeholders = False  # name the placeholders of what it builds (see name_placeholders)
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            for name, command in _build(COMMANDS[cmd_name]).items():
+                self.commands[name] = name_placeholders(command) if self.placeholders else command
+        return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        if args and args[0] not in COMMANDS:
+            # Not a command: build them all, so that Click can suggest the nearest name.
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
 
 
-app = make_app()
+def _build(module: str) -> dict[str, Command]:
+    """The commands `module` registers, built as Typer builds the commands of an app."""
+    holder = typer.Typer(**SETTINGS)
+    importlib.import_module(f"quaynotify.cli.{module}").register(holder)
+    return dict(typer.main.get_group(holder).commands)
+
+
+app = typer.Typer(cls=LazyGroup, **SETTINGS)
+app.callback()(main)
+
+
+def command() -> LazyGroup:
+    """The root command as `quaynotify` runs it, its placeholders named for `--help`."""
+    root = typer.main.get_command(app)
+    assert isinstance(root, LazyGroup)
+    root.placeholders = True
+    name_placeholders(root)
+    return root
 
 
 def name_placeholders(command: Any) -> Any:

@@ -333,7 +333,7 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
 
     Example: quaynotify rule test 7c1d
     """
-    from quaynotify.cli.emit import report
+    from quaynotify.cli.deliveries import report
     from quaynotify.cli.interrupt import graceful
     from quaynotify.delivery import plan as delivery
 

@@ -1,1 +1,2 @@
-"""Delivery: planning what an event reaches, running the attempts, retrying, replaying."""
+"""Delivery: planning what an event (or a stream of them) reaches, running the attempts,
+retrying, replaying."""

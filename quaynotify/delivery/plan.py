@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from quaynotify.catalogue.data import build_event_data, parse_repository, sample_event_data
-from quaynotify.catalogue.events import get_event
+from quaynotify.catalogue.events import Event, get_event
 from quaynotify.config.load import Config, Rule
 from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
@@ -18,10 +18,7 @@ from quaynotify.delivery.workers import Stop
 from quaynotify.errors import Interrupted, QuaynotifyError
 from quaynotify.masking import scrub
 from quaynotify.methods import METHODS, get_method
-from quaynotify.methods.base import (
-    Notification,
-    Preview,
-)
+from quaynotify.methods.base import Notification, Preview
 from quaynotify.store.journal import INTERRUPTED, DeliveryRecord
 
 if TYPE_CHECKING:
@@ -65,7 +62,7 @@ class Outcome:
 
 def make_event_data(
     config: Config,
-    event_name: str,
+    event: Event,
     repository: str,
     fields: Mapping[str, Any],
     *,
@@ -73,7 +70,6 @@ def make_event_data(
 ) -> dict[str, Any]:
     """Quay's event data: the common repository fields with the event's fields over them.
     With `sample`, `fields` start from Quay's sample data and our defaults are not added."""
-    event = get_event(event_name)
     parse_repository(repository)
     event.check(fields)
     return build_event_data(
@@ -97,10 +93,44 @@ def sample_data(config: Config, rule: Rule) -> dict[str, Any]:
     )
 
 
+def base_notification(
+    config: Config,
+    rules: Sequence[Rule],
+    event: Event,
+    data: Mapping[str, Any],
+    *,
+    performer: str | None = None,
+) -> Notification:
+    """What every rule of this event is sent, before each gets its delivery id: rendered
+    once per event, not per rule, and only when one of the rules' methods needs messages."""
+    base = Notification(
+        delivery_id="",
+        event=event.name,
+        repository="",
+        data=data,
+        summary="",
+        level=event.level(data),
+        performer=performer,
+    )
+    methods = {get_method(r.method) for r in rules if r.method in METHODS}
+    if not any(m.needs_messages for m in methods):
+        return replace(base, summary=event.summary(data))
+    from quaynotify.render.messages import messages
+
+    m = messages(
+        event,
+        data,
+        performer=performer,
+        hostname=config.settings.server.hostname,
+        scheme=config.settings.server.scheme,
+    )
+    return replace(base, summary=m.summary, html=m.html, text=m.text, mrkdwn=m.mrkdwn)
+
+
 def plan(
     config: Config,
     rules: Sequence[Rule],
-    event_name: str,
+    event: Event,
     data: Mapping[str, Any],
     *,
     performer: str | None = None,
@@ -109,29 +139,7 @@ def plan(
 ) -> list[Planned]:
     """One Planned per rule: its method built from its current config (checked again, as the
     file may have been edited by hand since the rule was added)."""
-    event = get_event(event_name)
-    base = Notification(
-        delivery_id="",
-        event=event.name,
-        repository="",
-        data=data,
-        summary=event.summary(data),
-        level=event.level(data),
-        performer=performer,
-    )
-    methods = {get_method(r.method) for r in rules if r.method in METHODS}
-    if any(m.needs_messages for m in methods):
-        # Once per event, not per rule: every rule gets the same messages.
-        from quaynotify.render.messages import messages
-
-        m = messages(
-            event.name,
-            data,
-            performer=performer,
-            hostname=config.settings.server.hostname,
-            scheme=config.settings.server.scheme,
-        )
-        base = replace(base, summary=m.summary, html=m.html, text=m.text, mrkdwn=m.mrkdwn)
+    base = base_notification(config, rules, event, data, performer=performer)
     planned = []
     for rule in rules:
         notification = replace(
@@ -176,12 +184,11 @@ def disabled_rules(state: Store, rules: Sequence[Rule]) -> list[str]:
     return [rule_id for rule_id, h in health.items() if h.disabled]
 
 
-def select(config: Config, event_name: str, repository: str, data: Mapping[str, Any]) -> list[Rule]:
+def select(config: Config, event: Event, repository: str, data: Mapping[str, Any]) -> list[Rule]:
     """The enabled rules for this repository and event whose event filter lets it through."""
-    event = get_event(event_name)
     return [
         rule
-        for rule in config.matching(repository, event_name)
+        for rule in config.matching(repository, event.name)
         if rule.enabled and event.should_perform(rule.event_config, data)
     ]
 
@@ -319,7 +326,7 @@ def interrupted_summary(records: Sequence[DeliveryRecord]) -> str:
 def emit(
     config: Config,
     state: Store,
-    event_name: str,
+    event: Event,
     repository: str,
     fields: Mapping[str, Any],
     *,
@@ -328,11 +335,12 @@ def emit(
     run: Run = Run(),
 ) -> Outcome:
     """Build the event, deliver it to every matching rule, journal it all."""
-    data = make_event_data(config, event_name, repository, fields, sample=sample)
-    rules = select(config, event_name, repository, data)
-    return dispatch(
-        config, state, rules, event_name, repository, data, performer=performer, run=run
+    data = make_event_data(config, event, repository, fields, sample=sample)
+    rules = select(config, event, repository, data)
+    planned = plan(
+        config, rules, event, data, performer=performer, disabled=disabled_rules(state, rules)
     )
+    return execute(config, state, planned, event=event.name, repository=repository, run=run)
 
 
 def dispatch(
@@ -345,18 +353,10 @@ def dispatch(
     *,
     performer: str | None = None,
     run: Run = Run(),
-    delivery_ids: Mapping[str, str] | None = None,
     honour_breaker: bool = True,
 ) -> Outcome:
-    """Deliver `data` to `rules` (already selected): the part emit, replay and test share."""
+    """Deliver `data` to `rules`, already selected (`rule test`: one rule, its sample)."""
     disabled = disabled_rules(state, rules) if honour_breaker else []
-    planned = plan(
-        config,
-        rules,
-        event_name,
-        data,
-        performer=performer,
-        disabled=disabled,
-        delivery_ids=delivery_ids,
-    )
+    event = get_event(event_name)
+    planned = plan(config, rules, event, data, performer=performer, disabled=disabled)
     return execute(config, state, planned, event=event_name, repository=repository, run=run)

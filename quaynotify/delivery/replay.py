@@ -1,38 +1,31 @@
-"""Replay: re-deliver journaled deliveries to their rules' current config (same delivery id),
-or emit a stream of events written as JSON lines."""
+"""Replay: re-deliver journaled deliveries to their rules' current config, under the same
+delivery id."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from quaynotify.catalogue.events import get_event
 from quaynotify.config.load import Config
 from quaynotify.delivery import plan as delivery
 from quaynotify.delivery.run import Planned
-from quaynotify.errors import UsageError
-from quaynotify.inputs import loads
 from quaynotify.store import Store
 from quaynotify.store.journal import DeliveryRecord
 
 
 def journaled(
     state: Store,
-    ids: Sequence[str],
+    ids: Sequence[str] = (),
     *,
-    failed: bool = False,
     since: float | None = None,
     rule_id: str | None = None,
 ) -> list[DeliveryRecord]:
-    """The deliveries to replay: by id (any unique prefix), or every failed one (oldest first,
-    so receivers see them in the order they happened)."""
+    """The deliveries to replay: by id (any unique prefix), or without ids every one that did
+    not succeed, optionally since a time or of one rule (oldest first, so that receivers see
+    them in the order they happened)."""
     if ids:
         return [state.journal.delivery(i) for i in ids]
-    if not failed:
-        raise UsageError(
-            "give delivery ids, --failed, or --from FILE: see `quaynotify replay --help`"
-        )
     if not state.exists():
         return []
     records = state.journal.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
@@ -72,74 +65,10 @@ def plan_records(config: Config, state: Store, records: Sequence[DeliveryRecord]
         planned += delivery.plan(
             config,
             [rule],
-            record.event,
+            get_event(record.event),
             record.data,
             performer=record.performer,
             disabled=disabled,
             delivery_ids={rule.id: record.id},
         )
     return Plan(planned, problems)
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    line: int
-    event: str
-    repository: str
-    data: dict[str, Any]
-    performer: str | None = None
-
-
-def parse_stream(text: str, source: str) -> list[StreamEvent]:
-    """JSON lines, one `{"event": ..., "repository": ..., "data": {...}}` each; blank lines and
-    lines starting with # are skipped. Any bad line rejects the whole stream, before sending."""
-    events = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        where = f"{source} line {number}"
-        try:
-            item = loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{where}: not valid JSON: {exc.msg} at column {exc.colno}") from None
-        except ValueError as exc:
-            raise UsageError(f"{where}: {exc}") from None
-        if not isinstance(item, dict):
-            raise UsageError(
-                f'{where}: expected an object like {{"event": ..., "repository": ...}}'
-            )
-        unknown = sorted(set(item) - {"event", "repository", "data", "performer"})
-        if unknown:
-            raise UsageError(
-                f"{where}: unknown key {unknown[0]!r}: expected event, repository, data, performer"
-            )
-        event, repository = item.get("event"), item.get("repository")
-        data, performer = item.get("data", {}), item.get("performer")
-        if not isinstance(event, str) or not isinstance(repository, str):
-            raise UsageError(f'{where}: "event" and "repository" must be strings')
-        if not isinstance(data, dict):
-            raise UsageError(f'{where}: "data" must be an object')
-        if performer is not None and not isinstance(performer, str):
-            raise UsageError(f'{where}: "performer" must be a string')
-        events.append(StreamEvent(number, event, repository, data, performer))
-    return events
-
-
-def plan_stream(config: Config, state: Store, events: Sequence[StreamEvent], source: str) -> Plan:
-    """Every event of a stream, planned to share one pool. Every event is checked before
-    anything is sent, so a typo on line 900 does not leave 899 half-sent."""
-    planned: list[Planned] = []
-    prepared = []
-    for e in events:
-        try:
-            data = delivery.make_event_data(config, e.event, e.repository, e.data)
-        except UsageError as exc:
-            raise UsageError(f"{source} line {e.line}: {exc}") from None
-        prepared.append((e, data, delivery.select(config, e.event, e.repository, data)))
-    disabled = delivery.disabled_rules(state, [r for _, _, rules in prepared for r in rules])
-    for e, data, rules in prepared:
-        planned += delivery.plan(
-            config, rules, e.event, data, performer=e.performer, disabled=disabled
-        )
-    return Plan(planned, [])

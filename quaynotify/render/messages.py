@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from quaynotify.catalogue.events import get_event
+from quaynotify.catalogue.events import Event, get_event
 
 if TYPE_CHECKING:
     import jinja2
@@ -51,11 +51,17 @@ class Messages:
 
 
 def messages(
-    event: str, data: Mapping[str, Any], *, performer: str | None, hostname: str, scheme: str
+    event: Event | str,
+    data: Mapping[str, Any],
+    *,
+    performer: str | None,
+    hostname: str,
+    scheme: str,
 ) -> Messages:
-    """Render `event`'s messages for its event data. Raises UsageError for data the event
-    does not accept (as Event.summary does)."""
-    ev = get_event(event)
+    """Render `event`'s messages for its event data (delivery hands the Event it already
+    has; a name is looked up). Raises UsageError for data the event does not accept (as
+    Event.summary does)."""
+    ev = event if isinstance(event, Event) else get_event(event)
     summary = one_line(ev.summary(data))
     name, view = _view(ev.name, data, performer, _clean(f"{scheme}://{hostname}"))
     html = _environment(html=True).get_template(name).render(view)

@@ -47,3 +47,27 @@ def one_error(result: Result, code: int) -> str:
     assert result.err.endswith("\n") and result.err.count("\n") == 1, result.err
     assert "Traceback" not in result.err
     return result.err[len(ERROR) : -1]
+
+
+def command_paths(*, hidden: bool = False) -> list[tuple[str, ...]]:
+    """Every command and group as typed, the root `()` first: ("emit",), ("rule", "add"), ...
+    Asked of each group as Click asks it (the root builds a command only when asked for it);
+    hidden commands only when `hidden`."""
+    from typing import Any
+
+    import typer
+
+    from quaynotify.cli.app import app
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: Any, ctx: typer.Context, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name in getattr(command, "list_commands", lambda ctx: [])(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None and (hidden or not sub.hidden):
+                walk(sub, typer.Context(sub, info_name=name, parent=ctx), (*path, name))
+
+    root = typer.main.get_command(app)
+    walk(root, typer.Context(root, info_name="quaynotify"), ())
+    return paths
