@@ -147,6 +147,7 @@ class QuayNotification(Method):
             f"Recipient: {TARGET_FORMS}. Teams are listed in [teams.<namespace>] of the config, "
             "organisations (with their admins) in [orgs.<name>]; an org must be the repository's "
             "namespace",
+            option_help=f"{TARGET_FORMS}.",
         ),
     )
 
