@@ -24,7 +24,7 @@ class Key:
     wordings: tuple[tuple[str, str], ...]  # (method, help)
 
     def help(self) -> str:
-        """Methods that word the key alike are named together: "hipchat, flowdock: ..."."""
+        """Methods that word the key alike are named together: "flowdock, hipchat: ..."."""
         grouped: dict[str, list[str]] = {}
         for method, text in self.wordings:
             grouped.setdefault(text, []).append(method)
@@ -54,8 +54,8 @@ def keys() -> dict[str, Key]:
 
 
 def taking_method_options(command: Callable[..., None]) -> Callable[..., None]:
-    """`command` takes the method options as `**method_config`: Typer is shown its signature
-    without them, and MethodOptionsCommand adds them as options."""
+    """`command` takes the method options as keyword arguments (`**method_options`): Typer is
+    shown its signature without them, and MethodOptionsCommand adds them as options."""
     own = inspect.signature(command, eval_str=True)
     kept = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
     command.__signature__ = own.replace(parameters=kept)  # type: ignore[attr-defined]
