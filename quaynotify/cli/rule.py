@@ -122,7 +122,7 @@ def add(
         method_config=method_config,
         event_config={k: v for k, v in event_config.items() if v is not None},
         title=title,
-        authorized=emailauth.checker(g.state()),
+        authorized=emailauth.checker(g.store()),
     )
     configedit.add_rule(conf.path, rule)
     if out.as_json:
@@ -265,7 +265,7 @@ def reset(ctx: typer.Context, rule_id: Id) -> None:
     """
     g = globals_of(ctx)
     rule = g.config().find_rule(rule_id)
-    g.state().health.reset(rule.id)
+    g.store().health.reset(rule.id)
     g.output().note(f"rule {rule.id}: failures cleared, enabled")
 
 
@@ -288,7 +288,7 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
     with graceful() as stop:
         outcome = delivery.dispatch(
             conf,
-            g.state(),
+            g.store(),
             [rule],
             rule.event,
             rule.repository,
@@ -304,7 +304,7 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
 
 
 def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:
-    state = globals_of(ctx).state()
-    if not rules or not state.exists():
+    store = globals_of(ctx).store()
+    if not rules or not store.exists():
         return {}  # nothing has been delivered yet: do not create the database to say so
-    return state.health.of([r.id for r in rules])
+    return store.health.of([r.id for r in rules])
