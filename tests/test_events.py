@@ -951,8 +951,15 @@ def test_importing_the_catalogue_loads_only_the_standard_library() -> None:
     assert sorted(m for m in loaded if m.startswith("quaynotify")) == [
         "quaynotify",
         "quaynotify.catalogue",
+        "quaynotify.catalogue.builds",
+        "quaynotify.catalogue.event",
         "quaynotify.catalogue.events",
+        "quaynotify.catalogue.expiry",
+        "quaynotify.catalogue.fields",
         "quaynotify.catalogue.filters",
+        "quaynotify.catalogue.mirrors",
+        "quaynotify.catalogue.push",
+        "quaynotify.catalogue.vulnerability",
         "quaynotify.errors",
     ]
     assert "difflib" not in loaded  # imported only for an unknown event's suggestion

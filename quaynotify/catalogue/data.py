@@ -48,26 +48,6 @@ def common_fields(
     }
 
 
-# Where Quay's producer writes its fields in another order than the catalogue lists them:
-# the build-queued audit-log metadata (endpoints/building.py) and the image-expiry scanner
-# (util/notification.py).
-_FIELD_ORDER: dict[str, tuple[str, ...]] = {
-    "build_queued": (
-        "build_id",
-        "docker_tags",
-        "repo",
-        "namespace",
-        "is_manual",
-        "manual_user",
-        "trigger_id",
-        "trigger_kind",
-        "trigger_metadata",
-        "trigger_manual",
-    ),
-    "repo_image_expiry": ("notification_uuid", "tags", "expiring_in"),
-}
-
-
 def build_event_data(
     event: Event,
     repository: str,
@@ -87,8 +67,7 @@ def build_event_data(
     merged = own | dict(fields)
     # Quay's producers write their fields in a fixed order (build_id first), whichever of them
     # came from our defaults; anything else follows in the order given.
-    order = _FIELD_ORDER.get(event.name) or [f.name for f in (*event.required, *event.optional)]
-    ordered = {name: merged[name] for name in order if name in merged} | merged
+    ordered = {name: merged[name] for name in event.ordered_fields() if name in merged} | merged
     return _event_data(event, repository, ordered, hostname, scheme)
 
 

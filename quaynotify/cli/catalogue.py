@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
+
+if TYPE_CHECKING:
+    from quaynotify.output import Output
 
 
 def register(app: typer.Typer) -> None:
@@ -38,44 +41,49 @@ def events(
     Example: quaynotify events build_failure --sample
     """
     from quaynotify.catalogue.data import sample_event_data
-    from quaynotify.catalogue.events import EVENTS, get_event
+    from quaynotify.catalogue.events import get_event
 
     g = globals_of(ctx)
     out = g.output(as_json)
     if event is None:
         if sample:
             raise typer.BadParameter("--sample needs an EVENT", param_hint="--sample")
-        if out.as_json:
-            out.json([_event_view(e) for e in EVENTS.values()])
-        else:
-            out.table(
-                ["EVENT", "TITLE", "REQUIRED FIELDS", "FILTER"],
-                [
-                    [e.name, e.title, ", ".join(f.name for f in e.required), e.filter_key or ""]
-                    for e in EVENTS.values()
-                ],
-            )
+        _list_events(out)
         return
     e = get_event(event)
     if sample:
-        conf = g.config()
-        data = sample_event_data(
-            e, repo, {}, hostname=conf.settings.server.hostname, scheme=conf.settings.server.scheme
-        )
-        out.json(data)
-        return
-    if out.as_json:
+        server = g.config().settings.server
+        out.json(sample_event_data(e, repo, {}, hostname=server.hostname, scheme=server.scheme))
+    elif out.as_json:
         out.json(_event_view(e))
+    else:
+        out.fields(
+            [
+                ("event", e.name),
+                ("title", e.title),
+                ("description", e.description),
+                ("filter", e.filter_key or "none"),
+            ]
+            + [
+                (f"required {f.name}", f"{f.kind}: {f.description} ({f.example})")
+                for f in e.required
+            ]
+            + [(f"optional {f.name}", f"{f.kind}: {f.description}") for f in e.optional]
+        )
+
+
+def _list_events(out: Output) -> None:
+    from quaynotify.catalogue.events import EVENTS
+
+    if out.as_json:
+        out.json([_event_view(e) for e in EVENTS.values()])
         return
-    out.fields(
+    out.table(
+        ["EVENT", "TITLE", "REQUIRED FIELDS", "FILTER"],
         [
-            ("event", e.name),
-            ("title", e.title),
-            ("description", e.description),
-            ("filter", e.filter_key or "none"),
-        ]
-        + [(f"required {f.name}", f"{f.kind}: {f.description} ({f.example})") for f in e.required]
-        + [(f"optional {f.name}", f"{f.kind}: {f.description}") for f in e.optional]
+            [e.name, e.title, ", ".join(f.name for f in e.required), e.filter_key or ""]
+            for e in EVENTS.values()
+        ],
     )
 
 

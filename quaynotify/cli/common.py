@@ -34,7 +34,7 @@ class Globals:
 
         return config.load(self.config_file())
 
-    def state(self) -> Store:
+    def store(self) -> Store:
         from quaynotify.paths import state_dir
         from quaynotify.store import open_store
 

@@ -39,7 +39,7 @@ def authorize(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    result = emailauth.authorize(g.state(), g.config().settings.methods, repository, address)
+    result = emailauth.authorize(g.store(), g.config().settings.methods, repository, address)
     if out.as_json:
         out.json({**result.authorization.view(), "sent": result.sent})
     elif not result.sent:
@@ -66,7 +66,7 @@ def confirm(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    record, already = emailauth.confirm(g.state(), code)
+    record, already = emailauth.confirm(g.store(), code)
     if out.as_json:
         out.json(record.view())
         return
@@ -90,7 +90,7 @@ def list_(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    records = emailauth.authorizations(g.state(), repo)
+    records = emailauth.authorizations(g.store(), repo)
     if out.as_json:
         out.json([r.view() for r in records])
         return

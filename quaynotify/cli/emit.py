@@ -156,7 +156,7 @@ def _emit_one(g: Globals, one: OneEvent, options: RunOptions, as_json: bool) -> 
     with graceful() as stop:
         outcome = delivery.emit(
             conf,
-            g.state(),
+            g.store(),
             event,
             one.repository,
             fields,
@@ -174,12 +174,12 @@ def _emit_stream(g: Globals, from_: str, options: RunOptions, as_json: bool) -> 
 
     out = g.output(as_json)
     conf = g.config()
-    state = g.state()
+    store = g.store()
     source = "standard input" if from_ == "-" else from_
     events = parse_stream(read_text_arg(f"@{from_}", "--from"), source)
-    planned = plan_stream(conf, state, events, source)
+    planned = plan_stream(conf, store, events, source)
     with graceful() as stop, out.progress(len(planned), "emitting") as tick:
-        outcome = delivery.execute(conf, state, planned, run=options.run(conf, stop, tick))
+        outcome = delivery.execute(conf, store, planned, run=options.run(conf, stop, tick))
     if not planned:
         would = "would be " if options.dry_run else ""
         out.note(f"no rule matches an event of {source}: nothing {would}sent")

@@ -132,7 +132,7 @@ def dismiss(
 def _inbox(ctx: typer.Context) -> Inbox:
     from quaynotify.services.inbox import Inbox
 
-    return Inbox(globals_of(ctx).state())
+    return Inbox(globals_of(ctx).store())
 
 
 def _who(user: str | None) -> str:

@@ -54,7 +54,7 @@ def log(
         rule_id = g.config().find_rule(rule).id
     if event is not None:
         get_event(event)
-    records = g.state().journal.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
+    records = g.store().journal.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
     if out.as_json:
         out.json([delivery_view(d, with_attempts=False) for d in records])
         return
@@ -75,7 +75,7 @@ def show(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    d = g.state().journal.delivery(delivery_id)
+    d = g.store().journal.delivery(delivery_id)
     if out.as_json:
         out.json({**delivery_view(d), "data": d.data})
         return

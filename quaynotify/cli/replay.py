@@ -99,18 +99,18 @@ def replay(
     g = globals_of(ctx)
     out = g.output(as_json)
     conf = g.config()
-    state = g.state()
+    store = g.store()
     records = rp.journaled(
-        state,
+        store,
         delivery_ids or [],
         since=None if since is None else parse_since(since, now=time.time()),
         rule_id=None if rule is None else conf.find_rule(rule).id,
     )
-    plan = rp.plan_records(conf, state, records)
+    plan = rp.plan_records(conf, store, records)
     options = RunOptions(dry_run, concurrency, max_attempts, deadline)
     with graceful() as stop, out.progress(len(plan.planned), "replaying") as tick:
         run = options.run(conf, stop, tick)
-        outcome = delivery.execute(conf, state, plan.planned, run=run, problems=plan.problems)
+        outcome = delivery.execute(conf, store, plan.planned, run=run, problems=plan.problems)
     if not plan.planned and not plan.problems:
         out.note("nothing to replay")
     raise typer.Exit(report(out, outcome, many_events=True))

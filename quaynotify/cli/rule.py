@@ -8,6 +8,11 @@ import typer
 
 from quaynotify.cli import complete
 from quaynotify.cli.common import JsonOption, globals_of
+from quaynotify.cli.method_options import (
+    MethodOptionsCommand,
+    method_config_from,
+    taking_method_options,
+)
 from quaynotify.cli.views import rule_view, status
 
 if TYPE_CHECKING:
@@ -42,102 +47,56 @@ Id = Annotated[
 ]
 
 
-@app.command("add")
+# The event config filters `rule add` takes (each event has at most one).
+RefRegex = Annotated[
+    str | None,
+    typer.Option(
+        "--ref-regex",
+        help="Build events: fire only when the git ref matches this regular expression "
+        "(matched at the start, as Quay does).",
+    ),
+]
+Level = Annotated[
+    str | None,
+    typer.Option(
+        "--level",
+        help="vulnerability_found: minimum severity, a name (Critical, High, Medium, Low, "
+        "Negligible, Unknown) or its index 0-5.",
+    ),
+]
+Days = Annotated[
+    int | None,
+    typer.Option("--days", help="repo_image_expiry: notify this many days before expiry."),
+]
+EventName = Annotated[
+    str,
+    typer.Option(
+        "--event", help="Event name (see `quaynotify events`).", autocompletion=complete.events
+    ),
+]
+MethodName = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="Method name (see `quaynotify methods`).",
+        autocompletion=complete.methods,
+    ),
+]
+
+
+@app.command("add", cls=MethodOptionsCommand)
+@taking_method_options
 def add(
     ctx: typer.Context,
     repo: Annotated[str, typer.Option("--repo", help="Repository, NAMESPACE/NAME.")],
-    event: Annotated[
-        str,
-        typer.Option(
-            "--event",
-            help="Event name (see `quaynotify events`).",
-            autocompletion=complete.events,
-        ),
-    ],
-    method: Annotated[
-        str,
-        typer.Option(
-            "--method",
-            help="Method name (see `quaynotify methods`).",
-            autocompletion=complete.methods,
-        ),
-    ],
+    event: EventName,
+    method: MethodName,
     title: Annotated[str | None, typer.Option("--title", help="Optional title.")] = None,
-    url: Annotated[
-        str | None,
-        typer.Option("--url", help="webhook: URL to POST to. slack: incoming-webhook URL."),
-    ] = None,
-    template: Annotated[
-        str | None,
-        typer.Option(
-            "--template",
-            help="webhook: JSON body template with ${jsonpath} expressions "
-            "(inline, or @FILE, or @- for stdin).",
-        ),
-    ] = None,
-    client_cert: Annotated[
-        str | None,
-        typer.Option("--client-cert", help="webhook: client certificate (PEM) for this rule."),
-    ] = None,
-    client_key: Annotated[
-        str | None,
-        typer.Option("--client-key", help="webhook: private key (PEM) of --client-cert."),
-    ] = None,
-    client_key_password: Annotated[
-        str | None,
-        typer.Option(
-            "--client-key-password",
-            help="webhook: pass phrase of an encrypted --client-key; env:NAME or file:PATH "
-            "keep it out of shell history.",
-        ),
-    ] = None,
-    room_id: Annotated[
-        str | None, typer.Option("--room-id", help="hipchat: the room number.")
-    ] = None,
-    notification_token: Annotated[
-        str | None,
-        typer.Option(
-            "--notification-token",
-            help="hipchat: room notification token (or env:NAME, file:PATH).",
-        ),
-    ] = None,
-    flow_api_token: Annotated[
-        str | None,
-        typer.Option("--flow-api-token", help="flowdock: flow API token (or env:NAME, file:PATH)."),
-    ] = None,
-    api_url: Annotated[
-        str | None,
-        typer.Option("--api-url", help="hipchat, flowdock: API base URL [default: public API]."),
-    ] = None,
-    email: Annotated[
-        str | None,
-        typer.Option("--email", help="email: the address (authorize it first: `email authorize`)."),
-    ] = None,
-    target: Annotated[
-        str | None,
-        typer.Option("--target", help="quay_notification: user:NAME, team:NAME or org:NAME."),
-    ] = None,
-    ref_regex: Annotated[
-        str | None,
-        typer.Option(
-            "--ref-regex",
-            help="Build events: fire only when the git ref matches this regular expression "
-            "(matched at the start, as Quay does).",
-        ),
-    ] = None,
-    level: Annotated[
-        str | None,
-        typer.Option(
-            "--level",
-            help="vulnerability_found: minimum severity, a name (Critical, High, Medium, Low, "
-            "Negligible, Unknown) or its index 0-5.",
-        ),
-    ] = None,
-    days: Annotated[
-        int | None,
-        typer.Option("--days", help="repo_image_expiry: notify this many days before expiry."),
-    ] = None,
+    ref_regex: RefRegex = None,
+    level: Level = None,
+    days: Days = None,
     as_json: JsonOption = False,
+    **method_options: str | None,
 ) -> None:
     """Add a rule; print its id.
 
@@ -148,26 +107,12 @@ def add(
     """
     from quaynotify.config import edit as configedit
     from quaynotify.config import load as cfg
-    from quaynotify.inputs import read_text_arg
     from quaynotify.services import authorization as emailauth
 
     g = globals_of(ctx)
     out = g.output(as_json)
     conf = g.config()
-    given = {
-        "url": url,
-        "template": None if template is None else read_text_arg(template, "--template"),
-        "client_cert": client_cert,
-        "client_key": client_key,
-        "client_key_password": client_key_password,
-        "room_id": room_id,
-        "notification_token": notification_token,
-        "flow_api_token": flow_api_token,
-        "api_url": api_url,
-        "email": email,
-        "target": target,
-    }
-    method_config = method_options(method, {k: v for k, v in given.items() if v is not None})
+    method_config = method_config_from(method, method_options)
     event_config: dict[str, Any] = {"ref-regex": ref_regex, "level": level, "days": days}
     rule = cfg.new_rule(
         conf,
@@ -177,7 +122,7 @@ def add(
         method_config=method_config,
         event_config={k: v for k, v in event_config.items() if v is not None},
         title=title,
-        authorized=emailauth.checker(g.state()),
+        authorized=emailauth.checker(g.store()),
     )
     configedit.add_rule(conf.path, rule)
     if out.as_json:
@@ -320,7 +265,7 @@ def reset(ctx: typer.Context, rule_id: Id) -> None:
     """
     g = globals_of(ctx)
     rule = g.config().find_rule(rule_id)
-    g.state().health.reset(rule.id)
+    g.store().health.reset(rule.id)
     g.output().note(f"rule {rule.id}: failures cleared, enabled")
 
 
@@ -343,7 +288,7 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
     with graceful() as stop:
         outcome = delivery.dispatch(
             conf,
-            g.state(),
+            g.store(),
             [rule],
             rule.event,
             rule.repository,
@@ -358,24 +303,8 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def method_options(method: str, given: dict[str, Any]) -> dict[str, Any]:
-    """The method config from the options given; an option the method does not take is an
-    error naming the ones it does."""
-    from quaynotify.errors import UsageError
-    from quaynotify.methods import get_method
-
-    keys = {f.name for f in get_method(method).fields}
-    for key in given:
-        if key not in keys:
-            takes = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(keys)) or "no options"
-            raise UsageError(
-                f"--{key.replace('_', '-')} does not apply to --method {method} (it takes {takes})"
-            )
-    return given
-
-
 def _health(ctx: typer.Context, rules: list[Rule]) -> dict[str, RuleHealth]:
-    state = globals_of(ctx).state()
-    if not rules or not state.exists():
+    store = globals_of(ctx).store()
+    if not rules or not store.exists():
         return {}  # nothing has been delivered yet: do not create the database to say so
-    return state.health.of([r.id for r in rules])
+    return store.health.of([r.id for r in rules])

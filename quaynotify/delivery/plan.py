@@ -176,11 +176,11 @@ def _planned(settings: Settings, rule: Rule, notification: Notification, disable
     return Planned(rule, notification, method=method)
 
 
-def disabled_rules(state: Store, rules: Sequence[Rule]) -> list[str]:
+def disabled_rules(store: Store, rules: Sequence[Rule]) -> list[str]:
     """The ids of these rules that the failure breaker has disabled."""
-    if not rules or not state.exists():
+    if not rules or not store.exists():
         return []
-    health = state.health.of([r.id for r in rules])
+    health = store.health.of([r.id for r in rules])
     return [rule_id for rule_id, h in health.items() if h.disabled]
 
 
@@ -230,12 +230,12 @@ class JournalBatches:
         self._flushed = self._clock.monotonic()
 
 
-def inbox_writer(state: Store) -> InboxWriter:
+def inbox_writer(store: Store) -> InboxWriter:
     """Where quay_notification deliveries go, handed to methods in their SendContext (they
     never look up the state themselves); it opens nothing until a record is written."""
     from quaynotify.services.inbox import Inbox
 
-    return Inbox(state)
+    return Inbox(store)
 
 
 def preview(planned: Sequence[Planned]) -> list[Preview]:
@@ -257,7 +257,7 @@ def preview(planned: Sequence[Planned]) -> list[Preview]:
 
 def execute(
     config: Config,
-    state: Store,
+    store: Store,
     planned: Sequence[Planned],
     *,
     event: str = "",
@@ -277,8 +277,8 @@ def execute(
             dry_run=True,
         )
     if planned and config.settings.journal.keep_days > 0:
-        state.journal.prune(config.settings.journal.keep_days)
-    batches = JournalBatches(state.journal, config.settings.delivery.disable_after, run.clock)
+        store.journal.prune(config.settings.journal.keep_days)
+    batches = JournalBatches(store.journal, config.settings.delivery.disable_after, run.clock)
 
     def done(record: DeliveryRecord) -> None:
         batches.add(record)
@@ -293,7 +293,7 @@ def execute(
             deadline=run.deadline,
             clock=run.clock,
             on_done=done,
-            inbox=inbox_writer(state),
+            inbox=inbox_writer(store),
             stop=run.stop,
         )
     finally:
@@ -325,7 +325,7 @@ def interrupted_summary(records: Sequence[DeliveryRecord]) -> str:
 
 def emit(
     config: Config,
-    state: Store,
+    store: Store,
     event: Event,
     repository: str,
     fields: Mapping[str, Any],
@@ -338,14 +338,14 @@ def emit(
     data = make_event_data(config, event, repository, fields, sample=sample)
     rules = select(config, event, repository, data)
     planned = plan(
-        config, rules, event, data, performer=performer, disabled=disabled_rules(state, rules)
+        config, rules, event, data, performer=performer, disabled=disabled_rules(store, rules)
     )
-    return execute(config, state, planned, event=event.name, repository=repository, run=run)
+    return execute(config, store, planned, event=event.name, repository=repository, run=run)
 
 
 def dispatch(
     config: Config,
-    state: Store,
+    store: Store,
     rules: Sequence[Rule],
     event_name: str,
     repository: str,
@@ -356,7 +356,7 @@ def dispatch(
     honour_breaker: bool = True,
 ) -> Outcome:
     """Deliver `data` to `rules`, already selected (`rule test`: one rule, its sample)."""
-    disabled = disabled_rules(state, rules) if honour_breaker else []
+    disabled = disabled_rules(store, rules) if honour_breaker else []
     event = get_event(event_name)
     planned = plan(config, rules, event, data, performer=performer, disabled=disabled)
-    return execute(config, state, planned, event=event_name, repository=repository, run=run)
+    return execute(config, store, planned, event=event_name, repository=repository, run=run)

@@ -15,7 +15,7 @@ from quaynotify.store.journal import DeliveryRecord
 
 
 def journaled(
-    state: Store,
+    store: Store,
     ids: Sequence[str] = (),
     *,
     since: float | None = None,
@@ -25,10 +25,10 @@ def journaled(
     not succeed, optionally since a time or of one rule (oldest first, so that receivers see
     them in the order they happened)."""
     if ids:
-        return [state.journal.delivery(i) for i in ids]
-    if not state.exists():
+        return [store.journal.delivery(i) for i in ids]
+    if not store.exists():
         return []
-    records = state.journal.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
+    records = store.journal.deliveries(failed=True, since=since, rule_id=rule_id, limit=None)
     return list(reversed(records))
 
 
@@ -40,14 +40,14 @@ class Plan:
     problems: list[str]
 
 
-def plan_records(config: Config, state: Store, records: Sequence[DeliveryRecord]) -> Plan:
+def plan_records(config: Config, store: Store, records: Sequence[DeliveryRecord]) -> Plan:
     """Each record's event data again, for its rule as configured now, under the same
     delivery id so that receivers can de-duplicate."""
     rules = {r.id: r for r in config.rules}
     problems: list[str] = []
     planned: list[Planned] = []
     chosen = [rules[r.rule_id] for r in records if r.rule_id in rules]
-    disabled = delivery.disabled_rules(state, chosen)
+    disabled = delivery.disabled_rules(store, chosen)
     for record in records:
         rule = rules.get(record.rule_id)
         if rule is None:

@@ -63,7 +63,7 @@ def parse_stream(text: str, source: str) -> list[StreamEvent]:
 
 
 def plan_stream(
-    config: Config, state: Store, events: Sequence[StreamEvent], source: str
+    config: Config, store: Store, events: Sequence[StreamEvent], source: str
 ) -> list[Planned]:
     """Every event of a stream, planned to share one pool. Every event is checked before
     anything is sent, so a typo on line 900 does not leave 899 half-sent."""
@@ -76,7 +76,7 @@ def plan_stream(
         except UsageError as exc:
             raise UsageError(f"{source} line {e.line}: {exc}") from None
         prepared.append((e, event, data, delivery.select(config, event, e.repository, data)))
-    disabled = delivery.disabled_rules(state, [r for *_, rules in prepared for r in rules])
+    disabled = delivery.disabled_rules(store, [r for *_, rules in prepared for r in rules])
     for e, event, data, rules in prepared:
         planned += delivery.plan(
             config, rules, event, data, performer=e.performer, disabled=disabled

@@ -28,14 +28,26 @@ MAX_SECRET_BYTES = 64 * 1024
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+Candidates = Callable[[str], list[tuple[str, str]]]  # what a shell may complete: (value, about)
+
+
 @dataclass(frozen=True)
 class FieldSpec:
-    """One key of a method's config, as Quay names it."""
+    """One key of a method's config, as Quay names it: what `methods show`, the man page,
+    validation, masking and `rule add`'s option for it (`flag`) are all made from."""
 
     name: str
-    help: str
+    help: str  # what the key holds (`methods show`, the man page)
     required: bool = True
     secret: bool = False  # masked in every output; may be written env:NAME or file:PATH
+    option_help: str = ""  # the option's help after "METHOD: " (default: `help`)
+    metavar: str | None = None  # the option's value in its help (default: NAME in capitals)
+    from_file: bool = False  # the option may also be @FILE, or @- for standard input
+    complete: Candidates | None = None  # the option's shell completion
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ class Email(Method):
             "email",
             "E-mail address; authorize it for the repository first"
             " (`quaynotify email authorize NS/NAME ADDRESS`)",
+            option_help="the address (authorize it first: `email authorize`).",
         ),
     )
 

@@ -47,11 +47,13 @@ class Flowdock(HttpMethod):
             "flow_api_token",
             "Flowdock API token, https://www.flowdock.com/account/tokens (or env:NAME, file:PATH)",
             secret=True,
+            option_help="flow API token (or env:NAME, file:PATH).",
         ),
         FieldSpec(
             "api_url",
             f"Flowdock API base URL [default: {DEFAULT_API_URL}, which has shut down]",
             required=False,
+            option_help="API base URL [default: public API].",
         ),
     )
 

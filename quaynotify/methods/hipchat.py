@@ -38,16 +38,22 @@ class Hipchat(HttpMethod):
     name = "hipchat"
     title = "HipChat Room Notification"
     fields = (
-        FieldSpec("room_id", "Room ID #: the HipChat room number, not its name"),
+        FieldSpec(
+            "room_id",
+            "Room ID #: the HipChat room number, not its name",
+            option_help="the room number.",
+        ),
         FieldSpec(
             "notification_token",
             "Room Notification Token (or env:NAME, file:PATH)",
             secret=True,
+            option_help="room notification token (or env:NAME, file:PATH).",
         ),
         FieldSpec(
             "api_url",
             f"HipChat Server base URL [default: {DEFAULT_API_URL}, which has shut down]",
             required=False,
+            option_help="API base URL [default: public API].",
         ),
     )
 

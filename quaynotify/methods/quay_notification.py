@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from quaynotify.catalogue.events import EVENTS
 from quaynotify.errors import ConfigError, DeliveryError, ValidationError
 from quaynotify.methods.base import (
     FieldSpec,
@@ -27,11 +28,18 @@ TARGET_FORMS = "user:NAME, team:NAME or org:NAME"
 _NAME = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 _USER = re.compile(_NAME)
 _ROBOT = re.compile(rf"{_NAME}\+[a-z0-9_]+")
-# Events Quay has no in-app notification kind for: it fails at send time; we refuse the rule.
-UNSUPPORTED_EVENTS = {
-    "repo_image_expiry": "the notification area has no kind for repo_image_expiry (Quay has no "
-    "in-app notification for it either): use another method, e.g. email or webhook",
-}
+
+
+def unsupported(event: str) -> str | None:
+    """Why the notification area cannot hold `event`, or None when it can: an event without
+    bell wording has no in-app notification kind (Quay fails at send time; we refuse the rule)."""
+    declared = EVENTS.get(event)
+    if declared is None or declared.bell is not None:
+        return None
+    return (
+        f"the notification area has no kind for {event} (Quay has no in-app notification for "
+        "it either): use another method, e.g. email or webhook"
+    )
 
 
 # -- the [teams] and [orgs] tables ---------------------------------------------------------------
@@ -144,6 +152,7 @@ class QuayNotification(Method):
             f"Recipient: {TARGET_FORMS}. Teams are listed in [teams.<namespace>] of the config, "
             "organisations (with their admins) in [orgs.<name>]; an org must be the repository's "
             "namespace",
+            option_help=f"{TARGET_FORMS}.",
         ),
     )
 
@@ -179,8 +188,9 @@ class QuayNotification(Method):
     @classmethod
     def check_event(cls, event: str) -> None:
         """Refuse an event the notification area cannot hold (checked when a rule is added)."""
-        if event in UNSUPPORTED_EVENTS:
-            raise ValidationError(f"Unsupported event for {cls.name}: {UNSUPPORTED_EVENTS[event]}")
+        reason = unsupported(event)
+        if reason is not None:
+            raise ValidationError(f"Unsupported event for {cls.name}: {reason}")
 
     @staticmethod
     def _check_form(target: Target) -> None:
@@ -274,5 +284,6 @@ class QuayNotification(Method):
 
     def _check_event_at_send(self, n: Notification) -> None:
         # A rule written into the file by hand can still name an event we refuse at add time.
-        if n.event in UNSUPPORTED_EVENTS:
-            raise DeliveryError(UNSUPPORTED_EVENTS[n.event], retryable=False)
+        reason = unsupported(n.event)
+        if reason is not None:
+            raise DeliveryError(reason, retryable=False)

@@ -36,6 +36,7 @@ class Slack(HttpMethod):
             f"Slack incoming-webhook URL, e.g. {EXAMPLE} (it holds the token: "
             "prefer env:NAME or file:PATH)",
             secret=True,
+            option_help="incoming-webhook URL.",
         ),
     )
 

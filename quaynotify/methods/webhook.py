@@ -103,27 +103,38 @@ class Webhook(HttpMethod):
     title = "Webhook POST"
     needs_messages = False
     fields = (
-        FieldSpec("url", "Webhook URL: JSON metadata representing the event is POSTed to it"),
+        FieldSpec(
+            "url",
+            "Webhook URL: JSON metadata representing the event is POSTed to it",
+            option_help="URL to POST to.",
+        ),
         FieldSpec(
             "template",
             "POST body template: a JSON document with ${jsonpath} expressions (Quay's language)",
             required=False,
+            option_help="JSON body template with ${jsonpath} expressions "
+            "(inline, or @FILE, or @- for stdin).",
+            from_file=True,
         ),
         FieldSpec(
             "client_cert",
             "client certificate (PEM) presented over HTTPS, overriding [webhook] client_cert",
             required=False,
+            option_help="client certificate (PEM) for this rule.",
         ),
         FieldSpec(
             "client_key",
             "private key (PEM) of client_cert, overriding [webhook] client_key",
             required=False,
+            option_help="private key (PEM) of --client-cert.",
         ),
         FieldSpec(
             "client_key_password",
             "pass phrase of an encrypted client_key (or env:NAME, file:PATH)",
             required=False,
             secret=True,
+            option_help="pass phrase of an encrypted --client-key; env:NAME or file:PATH "
+            "keep it out of shell history.",
         ),
     )
 

@@ -18,18 +18,6 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-# Quay's build templates extend build_event.html with these words: "canceled" with one l,
-# although the summary says "cancelled".
-_BUILD_WORDS = {
-    "build_queued": "queued",
-    "build_start": "started",
-    "build_success": "completed",
-    "build_failure": "failure",
-    "build_cancelled": "canceled",
-}
-_MIRRORS = ("repo_mirror_sync_started", "repo_mirror_sync_success", "repo_mirror_sync_failed")
-SHOWN_VULNERABLE_TAGS = 3  # Quay's vulnerability template lists the first three
-
 # What str.splitlines splits on: none of these may survive in the one-line summary.
 _LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
 # Control characters other than tab and the line breaks: ESC starts terminal escape
@@ -63,7 +51,7 @@ def messages(
     Event.summary does)."""
     ev = event if isinstance(event, Event) else get_event(event)
     summary = one_line(ev.summary(data))
-    name, view = _view(ev.name, data, performer, _clean(f"{scheme}://{hostname}"))
+    name, view = _view(ev, data, performer, _clean(f"{scheme}://{hostname}"))
     html = _environment(html=True).get_template(name).render(view)
     text = _environment(html=False).get_template(name).render(view)
     return Messages(summary=summary, html=html, text=text, mrkdwn=slackify(html, escape=True))
@@ -101,92 +89,43 @@ def safe_url(value: Any) -> str | None:
     return value
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+class _Values:
+    """The values a message view is given (catalogue.event.ViewValues): cleaned text, and
+    tags linked on the configured host."""
+
+    def __init__(self, repository_url: str) -> None:
+        self.repository_url = repository_url
+
+    def text(self, value: Any) -> str:
+        return _s(value)
+
+    def tags(self, names: Any) -> list[tuple[str, str]]:
+        # Quay's repository_tag_reference; the tag is quoted as a query value.
+        if not isinstance(names, list | tuple):
+            return []
+        shown = [_s(name) for name in names]
+        url = self.repository_url
+        return [(name, f"{url}?tag={quote(name, safe='')}&tab=tags") for name in shown]
 
 
 def _view(
-    event: str, data: Mapping[str, Any], performer: str | None, app: str
+    event: Event, data: Mapping[str, Any], performer: str | None, app: str
 ) -> tuple[str, dict[str, Any]]:
     """The template to render and its values: every string cleaned, every URL built or
-    checked here, so that the templates only lay the words out."""
+    checked here or in the event's view, so that the templates only lay the words out."""
     repository = _s(data.get("repository"))
     # Quay's repository_reference as a plain link: its avatar <img> needs an avatar service.
     # Quay's tags icon ({app}/static/img/icons/tags.png) is left out too: the configured host
     # need not serve Quay's static files, mail clients block or break remote images, and
     # slackify drops it anyway.
     repository_url = f"{app}/repository/{quote(repository, safe='/')}"
-
-    def tags(names: Any) -> list[tuple[str, str]]:
-        # Quay's repository_tag_reference; the tag is quoted as a query value.
-        if not isinstance(names, list | tuple):
-            return []
-        shown = [_s(name) for name in names]
-        return [(name, f"{repository_url}?tag={quote(name, safe='')}&tab=tags") for name in shown]
-
     view: dict[str, Any] = {
         "performer": _s(performer) or None,
         "repository": repository,
         "repository_url": repository_url,
     }
-    if event == "repo_push":
-        return "repo_push.j2", view | {"updated_tags": tags(data.get("updated_tags"))}
-    if event in _MIRRORS:
-        return "mirror.j2", view | {"message": _s(data.get("message"))}
-    if event == "repo_image_expiry":
-        return "repo_image_expiry.j2", view | {
-            "expiring_in": _s(data.get("expiring_in")),
-            "tags": tags(data.get("tags")),
-        }
-    if event == "vulnerability_found":
-        return "vulnerability_found.j2", view | _vulnerability_view(data, tags(data.get("tags")))
-    return "build.j2", view | _build_view(event, data)
-
-
-def _vulnerability_view(data: Mapping[str, Any], tags: list[tuple[str, str]]) -> dict[str, Any]:
-    many = data.get("vulnerabilities")
-    vulnerability = _mapping(data.get("vulnerability"))
-    return {
-        "count": len(many) if isinstance(many, list | tuple) else 0,
-        "priority": _s(vulnerability.get("priority")),
-        "vulnerability_id": _s(vulnerability.get("id")),
-        "vulnerability_url": vulnerability.get("link"),
-        "shown_tags": tags[:SHOWN_VULNERABLE_TAGS],
-        "more": max(0, len(tags) - SHOWN_VULNERABLE_TAGS),
-    }
-
-
-def _build_view(event: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    metadata = _mapping(data.get("trigger_metadata"))
-    commit_info = _mapping(metadata.get("commit_info"))
-    author = _mapping(commit_info.get("author"))
-    # Quay's four cases, tested in its order on the same truthiness.
-    if not data.get("trigger_id"):
-        trigger = "upload"
-    elif not metadata:
-        trigger = "kind"
-    elif commit_info:
-        trigger = "commit_info"
-    else:
-        trigger = "commit"
-    # Quay shows ref.split('/')[2], so refs/heads/feature/x reads "feature"; where Quay fails
-    # (no ref, or one with fewer than three parts), the " to branch X" part is left out.
-    parts = _s(metadata.get("ref")).split("/")
-    has_ref = len(parts) > 2
-    return {
-        "word": _BUILD_WORDS[event],
-        "homepage": data.get("homepage"),
-        "short_build_id": _s(data.get("build_id"))[:7],
-        "trigger": trigger,
-        "trigger_kind": _s(data.get("trigger_kind")),
-        "short_commit": _s(metadata.get("commit"))[:7],
-        "commit_url": commit_info.get("url"),
-        "ref_kind": ("tag" if parts[1] == "tags" else "branch") if has_ref else "",
-        "ref_name": parts[2] if has_ref else "",
-        "author_name": _s(author.get("username")),
-        "author_url": author.get("url"),
-        "error_message": _s(data.get("error_message")),
-    }
+    own = event.message.view(data, _Values(repository_url))
+    return event.message.template, view | own
 
 
 # -- the two renderings of the same templates ---------------------------------------------------

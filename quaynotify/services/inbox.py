@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from quaynotify.catalogue.events import EVENTS
 from quaynotify.errors import DeliveryError, StateError
 
 if TYPE_CHECKING:
@@ -50,42 +51,10 @@ class Inbox:
         return message(record.kind, record.metadata)
 
 
-# -- messages: Quay's old-UI bell wording (static/js/services/notification-service.js) ----------
-
-_BUILDS = {
-    "build_queued": "A build has been queued",
-    "build_start": "A build has been started",
-    "build_success": "A build has succeeded",
-    "build_failure": "A build has failed",
-    "build_cancelled": "A build was cancelled",
-}
-_MIRRORS = {
-    "repo_mirror_sync_started": "started",
-    "repo_mirror_sync_success": "successful",
-    "repo_mirror_sync_failed": "unsuccessful",
-}
-
-
 def message(kind: str, metadata: Mapping[str, Any]) -> str:
-    """The one-line message the bell shows for a record of this kind."""
-    repository = metadata.get("repository", "")
-    if kind == "repo_push":
-        tags = metadata.get("updated_tags")
-        if tags:
-            # Old event data held a mapping of tag -> image; the UI listed its keys.
-            names = tags.keys() if isinstance(tags, Mapping) else tags
-            updated = ", ".join(str(t) for t in names)
-            return (
-                f"Repository {repository} has been pushed with the following tags updated: "
-                f"{updated}"
-            )
-        return f"Repository {repository} has been pushed"
-    if kind in _BUILDS:
-        return f"{_BUILDS[kind]} for repository {repository}"
-    if kind == "vulnerability_found":
-        vulnerability = metadata.get("vulnerability")
-        priority = vulnerability.get("priority") if isinstance(vulnerability, Mapping) else None
-        return f"A {priority or 'Unknown'} vulnerability was detected in repository {repository}"
-    if kind in _MIRRORS:
-        return f"Repository Mirror {_MIRRORS[kind]} for {metadata.get('message') or repository}"
-    return f"{kind} for repository {repository}"
+    """The one-line message the bell shows for a record of this kind: the event's own
+    wording, or a plain one for a kind the catalogue does not word (or no longer knows)."""
+    event = EVENTS.get(kind)
+    if event is not None and event.bell is not None:
+        return event.bell(metadata)
+    return f"{kind} for repository {metadata.get('repository', '')}"

@@ -57,7 +57,7 @@ def render() -> str:
     for path, command, sub in _walk(root, ctx):
         lines += _command(path, command, sub)
     lines += _events()
-    lines += _methods(_find(root, ctx, ["rule", "add"]))
+    lines += _methods()
     lines += [".SH NETWORK", *(line for p in NETWORK for line in _paragraph(p))]
     lines += [".SH FILES", *_tagged((f"\\fI{_esc(p)}\\fR", t) for p, t in FILES.items())]
     lines += [".SH ENVIRONMENT"]
@@ -92,13 +92,6 @@ def _walk(
         yield (*path, name), sub, sub_ctx
         if hasattr(sub, "list_commands"):
             yield from _walk(sub, sub_ctx, (*path, name))
-
-
-def _find(root: Any, ctx: typer.Context, path: list[str]) -> tuple[Any, typer.Context]:
-    for found, command, sub in _walk(root, ctx):
-        if list(found) == path:
-            return command, sub
-    raise LookupError(" ".join(path))
 
 
 def _params(command: Any, ctx: typer.Context) -> list[Any]:
@@ -202,18 +195,16 @@ def _events() -> list[str]:
     return lines
 
 
-def _methods(rule_add: tuple[Any, typer.Context]) -> list[str]:
+def _methods() -> list[str]:
     from quaynotify.methods import METHODS
 
-    command, ctx = rule_add
-    options = {p.name: p.opts[0] for p in _params(command, ctx) if p.param_type_name == "option"}
     lines = [".SH METHODS", *_paragraph(SECRETS)]
     for m in METHODS.values():
         lines += [f".SS {m.name}", *_paragraph(f"{m.title}.")]
         tagged = []
         for f in m.fields:
             kind = ", ".join(["required" if f.required else "optional"] + ["secret"] * f.secret)
-            option = f" Set with `rule add {options[f.name]}`." if f.name in options else ""
+            option = f" Set with `rule add {f.flag}`."
             tagged.append((f"\\fB{_esc(f.name)}\\fR ({kind})", f"{_sentence(f.help)}{option}"))
         lines += _tagged(tagged)
     return lines
