@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from terminal import Tmux
+from helpers.cli import Cli, Result
+from helpers.terminal import Tmux
 
 from quaynotify.cli import run
 
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def lines(self) -> list[str]:
-        return self.out.splitlines()
+if TYPE_CHECKING:
+    import trustme
 
 
 @pytest.fixture(autouse=True)
@@ -50,9 +43,6 @@ def config_file(isolated: Path) -> Path:
 @pytest.fixture
 def state_dir(isolated: Path) -> Path:
     return isolated / "state"
-
-
-Cli = Callable[..., Result]
 
 
 @pytest.fixture
@@ -83,7 +73,15 @@ def forget_secrets() -> Iterator[None]:
 
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    """A tmux server of our own for the test (see terminal.py), killed afterwards."""
+    """A tmux server of our own for the test (see helpers/terminal.py), killed afterwards."""
     server = Tmux(tmp_path / "tmux.sock")
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A certificate authority of our own, for TLS receivers and client certificates."""
+    import trustme
+
+    return trustme.CA()

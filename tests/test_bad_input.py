@@ -8,21 +8,19 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Receiver
+from helpers.cli import CONSOLE, Cli
+from helpers.configs import NOWHERE, rule_add, rule_toml
+from helpers.receivers import Receiver
 
 from quaynotify.inputs import MAX_DATA_BYTES
 from quaynotify.store import open_store
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 PREFIX = "quaynotify: error: "
 USAGE, CONFIG = 2, 3
 R1 = "11111111-1111-4111-8111-111111111111"
@@ -58,26 +56,12 @@ method = "webhook"
 config = {{ url = "http://127.0.0.1:9/hook" }}
 event_config = {{ "ref-regex" = "refs/heads/main" }}
 """.encode()
-RULE = """
-[[rule]]
-id = "a"
-repository = "acme/web"
-event = "{event}"
-method = "{method}"
-config = {{ url = "http://127.0.0.1:9/hook" }}
-"""
 DELIVERY = "[delivery]\n"
-HOOK = ("--url", "http://127.0.0.1:9/hook")
+HOOK = ("--url", NOWHERE)
 
 
-def add(
-    *options: str, event: str = "repo_push", method: str = "webhook", repo: str = "acme/web"
-) -> tuple[str, ...]:
-    return ("rule", "add", "--repo", repo, "--event", event, "--method", method, *options)
-
-
-ADD = add()
-BUILD = add(event="build_failure")
+ADD = rule_add()
+BUILD = rule_add(event="build_failure")
 EMIT = ("emit", "repo_push", "--repo", "acme/web")
 TAGS = ("--set", 'updated_tags=["latest"]')
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
@@ -144,7 +128,7 @@ def bad_config(text: str | bytes) -> bytes:
 
 
 def rule_config(event: str = "repo_push", method: str = "webhook") -> bytes:
-    return RULE.format(event=event, method=method).encode()
+    return rule_toml(method, event=event, url=NOWHERE).encode()
 
 
 CASES: dict[str, Case] = {
@@ -268,7 +252,7 @@ CASES: dict[str, Case] = {
         b'[smtp]\nhost = "h"\nsender = "q@example.com"\nport = "x"\n',
     ),
     "smtp-security/rule-add-email": Case(
-        add("--email", "dev@example.com", method="email"),
+        rule_add("email", "--email", "dev@example.com"),
         CONFIG,
         "[smtp] security",
         b'[smtp]\nsecurity = "tls"\n',
@@ -406,12 +390,12 @@ CASES: dict[str, Case] = {
     ),
     # -- unknown names (exit 2) -----------------------------------------------------------------
     "unknown-event/rule-add": Case(
-        add(*HOOK, event="repo_pushed"),
+        rule_add("webhook", *HOOK, event="repo_pushed"),
         USAGE,
         "unknown event 'repo_pushed' (did you mean 'repo_push'?)",
     ),
     "unknown-method/rule-add": Case(
-        add(*HOOK, method="webhooks"),
+        rule_add("webhooks", *HOOK),
         USAGE,
         "unknown method 'webhooks'",
     ),
@@ -466,7 +450,7 @@ CASES: dict[str, Case] = {
         ("email", "list", "--repo", "Acme/Web"), USAGE, "invalid repository namespace 'Acme'"
     ),
     "unauthorized-address/rule-add-email": Case(
-        add("--email", "dev@example.com", method="email"),
+        rule_add("email", "--email", "dev@example.com"),
         USAGE,
         "quaynotify email authorize acme/web dev@example.com",
     ),
@@ -516,7 +500,7 @@ CASES: dict[str, Case] = {
         "Invalid webhook URL: it is longer than 64 KiB",
     ),
     "url-trailing-newline/slack": Case(
-        add("--url", "https://hooks.slack.com/services/T0/B0/s3cr3t\n", method="slack"),
+        rule_add("slack", "--url", "https://hooks.slack.com/services/T0/B0/s3cr3t\n"),
         USAGE,
         "Invalid Slack Callback URL: it holds \\n at position 46: remove it",
     ),
@@ -524,32 +508,26 @@ CASES: dict[str, Case] = {
         ("config", "check"),
         CONFIG,
         "rule #1 (a): Invalid webhook URL: its host 'a..b' is not valid",
-        bad_config(RULE.format(event="repo_push", method="webhook").replace("127.0.0.1:9", "a..b")),
+        bad_config(rule_config().replace(b"127.0.0.1:9", b"a..b")),
     ),
     "token-not-ascii/hipchat": Case(
-        add("--room-id", "1", "--notification-token", "t\u00f6ken", method="hipchat"),
+        rule_add("hipchat", "--room-id", "1", "--notification-token", "t\u00f6ken"),
         USAGE,
         "Invalid Hipchat Room Notification Token: it must be printable ASCII without spaces",
     ),
     "token-with-newline/hipchat": Case(
-        add("--room-id", "1", "--notification-token", "token\n", method="hipchat"),
+        rule_add("hipchat", "--room-id", "1", "--notification-token", "token\n"),
         USAGE,
         "Invalid Hipchat Room Notification Token: it must be printable ASCII without spaces",
     ),
     "token-with-slash/flowdock": Case(
-        add("--flow-api-token", "abc/../def", method="flowdock"),
+        rule_add("flowdock", "--flow-api-token", "abc/../def"),
         USAGE,
         "Invalid Flowdock API Token: it must be letters, digits",
     ),
     "api-url-bad-host/hipchat": Case(
-        add(
-            "--room-id",
-            "1",
-            "--notification-token",
-            "t",
-            "--api-url",
-            "http://a..b",
-            method="hipchat",
+        rule_add(
+            "hipchat", "--room-id", "1", "--notification-token", "t", "--api-url", "http://a..b"
         ),
         USAGE,
         "Invalid Hipchat API URL 'http://a..b': its host 'a..b' is not valid",
@@ -579,19 +557,13 @@ CASES: dict[str, Case] = {
         b'[webhook]\nhostname_blocklist = ["localhost"]\n',
     ),
     "url-not-a-url/slack": Case(
-        add("--url", "not-a-url", method="slack"),
+        rule_add("slack", "--url", "not-a-url"),
         USAGE,
         "Invalid Slack Callback URL",
     ),
     "api-url-not-a-url/hipchat": Case(
-        add(
-            "--room-id",
-            "1",
-            "--notification-token",
-            "t",
-            "--api-url",
-            "not-a-url",
-            method="hipchat",
+        rule_add(
+            "hipchat", "--room-id", "1", "--notification-token", "t", "--api-url", "not-a-url"
         ),
         USAGE,
         "Invalid Hipchat API URL 'not-a-url'",
@@ -602,12 +574,12 @@ CASES: dict[str, Case] = {
         "--email does not apply to --method webhook",
     ),
     "org-target-other-namespace/quay-notification": Case(
-        add("--target", "org:other", method="quay_notification"),
+        rule_add("quay_notification", "--target", "org:other"),
         USAGE,
         "Organization name must match repository namespace (other is not acme)",
     ),
     "bad-target/quay-notification": Case(
-        add("--target", "bogus", method="quay_notification"),
+        rule_add("quay_notification", "--target", "bogus"),
         USAGE,
         "Invalid target 'bogus'",
     ),
@@ -621,17 +593,17 @@ CASES: dict[str, Case] = {
         (*ADD, *HOOK, "--ref-regex", "x"), USAGE, "unknown event config key 'ref-regex'"
     ),
     "bad-level": Case(
-        add(*HOOK, "--level", "Severe", event="vulnerability_found"),
+        rule_add("webhook", *HOOK, "--level", "Severe", event="vulnerability_found"),
         USAGE,
         "unknown vulnerability level 'Severe'",
     ),
     "days-not-a-number": Case(
-        add(*HOOK, "--days", "abc", event="repo_image_expiry"),
+        rule_add("webhook", *HOOK, "--days", "abc", event="repo_image_expiry"),
         USAGE,
         "Invalid value for '--days': 'abc' is not a valid int",
     ),
     "days-zero": Case(
-        add(*HOOK, "--days", "0", event="repo_image_expiry"),
+        rule_add("webhook", *HOOK, "--days", "0", event="repo_image_expiry"),
         USAGE,
         "days should be more than 0",
     ),
@@ -1031,7 +1003,7 @@ def test_an_undecodable_performer_sends_nothing(receiver: Receiver, tmp_path: Pa
 
 
 def test_set_keeps_nan_and_infinity_as_strings(cli: Cli, config_file: Path) -> None:
-    # DESIGN 8: "--set values are JSON when they parse as JSON and strings otherwise";
+    # --set values are JSON when they parse as JSON and strings otherwise;
     # NaN and Infinity are not JSON, and the body a receiver gets must be JSON.
     config_file.write_bytes(BASE)
     result = cli(*EMIT, *TAGS, "--set", "n=NaN", "--set", "m=-Infinity", "--dry-run", "--json")

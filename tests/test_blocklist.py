@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from receivers import Receiver
-
-from tests.conftest import Cli
+from helpers.cli import Cli
+from helpers.configs import rule_add, rule_toml, webhook_toml, write_config
+from helpers.receivers import Receiver
 
 RULE_ID = "11111111-1111-4111-8111-111111111111"
 LOCAL = '[webhook]\nhostname_blocklist = ["localhost"]\n'
@@ -21,10 +21,8 @@ EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["late
 
 
 def add(cli: Cli, url: str) -> tuple[int, str]:
-    result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push",
-        "--method", "webhook", "--url", url,
-    )  # fmt: skip
+    """Try to add a webhook rule to `url`: the exit code and the error."""
+    result = cli(*rule_add("webhook", "--url", url))
     return result.code, result.err
 
 
@@ -59,10 +57,7 @@ def test_rule_add_refuses_this_machine_however_it_is_written(
 
 
 def test_config_check_refuses_a_literal_address_too(cli: Cli, config_file: Path) -> None:
-    config_file.write_text(
-        LOCAL + f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        'method = "webhook"\nconfig = { url = "http://127.1:9/hook" }\n'
-    )
+    write_config(config_file, LOCAL, webhook_toml("http://127.1:9/hook", id=RULE_ID))
     result = cli("config", "check")
     assert result.code == 3
     assert "rule #1" in result.err and "Invalid webhook URL" in result.err
@@ -146,10 +141,10 @@ def this_hosts_address() -> tuple[str, str]:
 def test_a_name_is_checked_on_the_address_it_resolves_to(cli: Cli, config_file: Path) -> None:
     name, address = this_hosts_address()
     with Receiver(host=address) as receiver:
-        config_file.write_text(
-            DELIVERY + f'[webhook]\nhostname_blocklist = ["{address}"]\n'
-            f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-            f'method = "webhook"\nconfig = {{ url = "http://{name}:{receiver.port}/hook" }}\n'
+        write_config(
+            config_file,
+            DELIVERY + f'[webhook]\nhostname_blocklist = ["{address}"]\n',
+            webhook_toml(f"http://{name}:{receiver.port}/hook", id=RULE_ID),
         )
         assert cli("config", "check").code == 0  # a name: only its addresses can tell
         result = cli(*EMIT)
@@ -166,19 +161,17 @@ def test_a_name_is_checked_on_the_address_it_resolves_to(cli: Cli, config_file: 
 @pytest.mark.parametrize(
     ("method", "config"),
     [
-        ("slack", '{{ url = "http://127.1:{port}/services/T/B/x" }}'),
+        ("slack", {"url": "http://127.1:{port}/services/T/B/x"}),
         ("hipchat",
-         '{{ room_id = "1", notification_token = "tok3n-val", api_url = "http://127.1:{port}" }}'),
-        ("flowdock", '{{ flow_api_token = "tok3n-value", api_url = "http://0x7f000001:{port}" }}'),
+         {"room_id": "1", "notification_token": "tok3n-val", "api_url": "http://127.1:{port}"}),
+        ("flowdock", {"flow_api_token": "tok3n-value", "api_url": "http://0x7f000001:{port}"}),
     ],
 )  # fmt: skip
 def test_every_http_method_keeps_to_the_blocklist(
-    cli: Cli, config_file: Path, receiver: Receiver, method: str, config: str
+    cli: Cli, config_file: Path, receiver: Receiver, method: str, config: dict[str, str]
 ) -> None:
-    config_file.write_text(
-        DELIVERY + LOCAL + f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\n'
-        f'event = "repo_push"\nmethod = "{method}"\nconfig = {config.format(port=receiver.port)}\n'
-    )
+    port = {key: value.format(port=receiver.port) for key, value in config.items()}
+    write_config(config_file, DELIVERY + LOCAL, rule_toml(method, id=RULE_ID, **port))
     result = cli(*EMIT)
     assert result.code == 1, result.err
     assert receiver.requests == []
@@ -192,9 +185,8 @@ def test_every_http_method_keeps_to_the_blocklist(
 def test_without_a_blocklist_local_receivers_are_reached(
     cli: Cli, config_file: Path, receiver: Receiver
 ) -> None:
-    config_file.write_text(
-        DELIVERY + f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        f'method = "webhook"\nconfig = {{ url = "http://127.1:{receiver.port}/hook" }}\n'
+    write_config(
+        config_file, DELIVERY, webhook_toml(f"http://127.1:{receiver.port}/hook", id=RULE_ID)
     )
     assert cli(*EMIT).code == 0
     assert len(receiver.requests) == 1

@@ -7,19 +7,20 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import CONSOLE
+from helpers.configs import rule_toml
+from helpers.terminal import Shell, Tmux
+from helpers.tools import need
 
 from quaynotify.catalogue.events import EVENTS
 from quaynotify.methods import METHODS
 from quaynotify.tools import shellfiles
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent  # the virtualenv's bin: the `quaynotify` console script
 BASH = ROOT / shellfiles.COMPLETIONS["bash"]
 ZSH = ROOT / shellfiles.COMPLETIONS["zsh"]
 FISH = ROOT / shellfiles.COMPLETIONS["fish"]
@@ -27,30 +28,12 @@ FISH = ROOT / shellfiles.COMPLETIONS["fish"]
 SLACK_ID = "7c1d0e4a-1111-4111-8111-111111111111"
 HOOK_ID = "9f2e5b3c-2222-4222-8222-222222222222"
 OTHER_ID = "3b5a9d7e-3333-4333-8333-333333333333"
-RULES = f"""
-[[rule]]
-id = "{SLACK_ID}"
-repository = "acme/web"
-event = "build_failure"
-method = "slack"
-title = "Broken builds"
-config = {{ url = "env:SLACK_WEBHOOK_URL" }}
-
-[[rule]]
-id = "{HOOK_ID}"
-repository = "acme/api"
-event = "repo_push"
-method = "webhook"
-config = {{ url = "https://hooks.example.com/push" }}
-"""
+RULES = rule_toml(
+    "slack", id=SLACK_ID, event="build_failure", title="Broken builds", url="env:SLACK_WEBHOOK_URL"
+) + rule_toml(id=HOOK_ID, repo="acme/api", url="https://hooks.example.com/push")
 EVENT_NAMES = sorted(EVENTS)
 BUILD_EVENTS = sorted(name for name in EVENTS if name.startswith("build_"))
 METHOD_NAMES = sorted(METHODS)
-
-
-def _need(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is not installed: .ci/run installs it (apt-get install {tool})")
 
 
 @pytest.fixture
@@ -61,16 +44,16 @@ def env(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     config_file.write_text(RULES)
     (config_file.parent / "empty").mkdir()
     monkeypatch.chdir(config_file.parent / "empty")
-    assert (BIN / "quaynotify").exists(), f"no console script in {BIN}: pip install -e ."
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    bin_dir = Path(CONSOLE).parent
+    assert Path(CONSOLE).exists(), f"no console script in {bin_dir}: pip install -e ."
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 @pytest.fixture
 def other_config(isolated: Path) -> Path:
     path = isolated / "other.toml"
     path.write_text(
-        f'[[rule]]\nid = "{OTHER_ID}"\nrepository = "acme/other"\nevent = "repo_push"\n'
-        'method = "webhook"\nconfig = { url = "https://hooks.example.com/other" }\n'
+        rule_toml(id=OTHER_ID, repo="acme/other", url="https://hooks.example.com/other")
     )
     return path
 
@@ -87,7 +70,7 @@ def broken_config(config_file: Path) -> Path:
 def bash_complete(env: dict[str, str], line: str) -> list[str]:
     """Source the script, look up the function it registered for `quaynotify` with
     `complete -p`, call it as bash would for `line` (cursor at the end), print COMPREPLY."""
-    _need("bash")
+    need("bash")
     words = shlex.split(line) + ([""] if line.endswith(" ") else [])
     script = f"""
         source {shlex.quote(str(BASH))}
@@ -172,7 +155,7 @@ def test_bash_offers_no_rule_ids_when_there_is_no_config(
 
 def fish_complete(env: dict[str, str], line: str) -> dict[str, str]:
     """`complete -C LINE` in a fish with the script sourced: candidate -> description."""
-    _need("fish")
+    need("fish")
     quoted = "'" + line.replace("\\", "\\\\").replace("'", "\\'") + "'"
     script = f"source {shlex.quote(str(FISH))}; complete -C {quoted}"
     proc = subprocess.run(
@@ -219,102 +202,51 @@ def test_fish_honours_config_and_survives_a_broken_one(
 # -- zsh, typed into a terminal -----------------------------------------------------------------
 
 
-class Terminal:
-    """A zsh in a tmux pane of our own tmux server (its own socket, no user config)."""
-
-    PROMPT = "QN> "
-
-    def __init__(self, socket: Path, env: dict[str, str]) -> None:
-        self.socket = socket
-        self.env = env
-
-    def tmux(self, *args: str) -> str:
-        proc = subprocess.run(
-            ["tmux", "-S", str(self.socket), "-f", os.devnull, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        return proc.stdout
-
-    def start(self, fpath: Path) -> None:
-        self.tmux("new-session", "-d", "-x", "200", "-y", "50", "zsh -f")
-        # The prompt is computed, so the echoed command line never looks like it.
-        self.tmux(
-            "send-keys",
-            "-l",
-            f"fpath=({shlex.quote(str(fpath))} $fpath); autoload -Uz compinit; compinit -u -D; "
-            f'PS1="$(printf %s QN)> "\n',
-        )
-        self.wait_for(lambda screen: screen.splitlines()[-1:] == [self.PROMPT.rstrip()], "prompt")
-
-    def screen(self) -> str:
-        lines = self.tmux("capture-pane", "-p").rstrip("\n").splitlines()
-        return "\n".join(line.rstrip() for line in lines if line.strip())
-
-    def wait_for(self, ready: Callable[[str], bool], what: str) -> str:
-        """Poll the screen until `ready` (the shell works at its own pace; no fixed delays)."""
-        deadline = time.monotonic() + 20
-        while True:
-            screen = self.screen()
-            if ready(screen):
-                return screen
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what} never appeared; the screen:\n{screen}")
-            time.sleep(0.05)
-
-    def complete(self, line: str, ready: Callable[[str], bool]) -> str:
-        """Type `line` at the prompt, press TAB once, return the screen once `ready`."""
-        self.tmux("send-keys", "-l", line)
-        self.wait_for(lambda screen: f"{self.PROMPT}{line.rstrip()}" in screen, "the typed line")
-        self.tmux("send-keys", "Tab")
-        return self.wait_for(ready, f"completion of {line!r}")
-
-
 @pytest.fixture
-def zsh(env: dict[str, str], tmp_path: Path) -> Iterator[Terminal]:
-    _need("zsh")
-    _need("tmux")
+def zsh(env: dict[str, str], tmp_path: Path) -> Iterator[Shell]:
+    need("zsh")
     # $fpath holds a directory with the file as it is installed: share/zsh/site-functions
     site_functions = tmp_path / "site-functions"
     site_functions.mkdir()
     shutil.copy(ZSH, site_functions / "_quaynotify")
-    terminal = Terminal(tmp_path / "tmux.sock", {**env, "TERM": "xterm-256color"})
-    terminal.start(site_functions)
+    tmux = Tmux(tmp_path / "tmux.sock", {**env, "TERM": "xterm-256color"})
+    # The prompt is computed, so the echoed command line never looks like it.
+    setup = (
+        f"fpath=({shlex.quote(str(site_functions))} $fpath); autoload -Uz compinit; "
+        'compinit -u -D; PS1="$(printf %s QN)> "'
+    )
     try:
-        yield terminal
+        yield Shell(tmux, "zsh -f", setup)
     finally:
-        terminal.tmux("kill-server")
+        tmux.close()
 
 
-def test_zsh_lists_event_names_on_the_first_tab(zsh: Terminal) -> None:
+def test_zsh_lists_event_names_on_the_first_tab(zsh: Shell) -> None:
     screen = zsh.complete("quaynotify emit ", lambda s: all(name in s for name in EVENT_NAMES))
     assert "build_failure" in screen and "Image build failed" in screen
 
 
-def test_zsh_completes_a_method_name(zsh: Terminal) -> None:
+def test_zsh_completes_a_method_name(zsh: Shell) -> None:
     zsh.complete(
         "quaynotify rule add --method quay_",
-        lambda s: f"{Terminal.PROMPT}quaynotify rule add --method quay_notification" in s,
+        lambda s: f"{Shell.PROMPT}quaynotify rule add --method quay_notification" in s,
     )
 
 
-def test_zsh_lists_method_names(zsh: Terminal) -> None:
+def test_zsh_lists_method_names(zsh: Shell) -> None:
     zsh.complete("quaynotify methods ", lambda s: all(name in s for name in METHOD_NAMES))
 
 
-def test_zsh_lists_rule_ids_from_the_config(zsh: Terminal) -> None:
+def test_zsh_lists_rule_ids_from_the_config(zsh: Shell) -> None:
     screen = zsh.complete("quaynotify rule show ", lambda s: SLACK_ID in s and HOOK_ID in s)
     assert "build_failure on acme/web via slack" in screen
 
 
 def test_zsh_completes_a_rule_id_from_the_config_given_with_config(
-    zsh: Terminal, other_config: Path
+    zsh: Shell, other_config: Path
 ) -> None:
     line = f"quaynotify --config {other_config} rule test "
-    zsh.complete(line, lambda s: f"{Terminal.PROMPT}{line}{OTHER_ID}" in s)
+    zsh.complete(line, lambda s: f"{Shell.PROMPT}{line}{OTHER_ID}" in s)
 
 
 # -- the checked-in files -----------------------------------------------------------------------
@@ -347,7 +279,7 @@ def test_completion_requests_answer_through_the_installed_command(env: dict[str,
     """The protocol the scripts speak, without a shell: also the guard that it stays on even
     though the app has no --install-completion."""
     proc = subprocess.run(
-        [str(BIN / "quaynotify")],
+        [CONSOLE],
         env={
             **env,
             "_QUAYNOTIFY_COMPLETE": "complete_bash",

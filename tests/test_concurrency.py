@@ -12,7 +12,6 @@ import random
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -21,34 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Hanging, Received, Receiver, Resetting
+from helpers.cli import CONSOLE, Cli
+from helpers.configs import NOWHERE, rule_add, rule_id, webhook_toml, write_config
+from helpers.receivers import Hanging, Received, Receiver, Resetting
 
 from quaynotify.config import load as cfg
 from quaynotify.store import open_store
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 TAGS = 'updated_tags=["latest"]'
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", TAGS)
 
 
-def rule_id(n: int) -> str:
-    return f"{n:08x}-0000-4000-8000-000000000000"
-
-
-def rule_block(n: int, url: str) -> str:
-    return (
-        f'[[rule]]\nid = "{rule_id(n)}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        f'method = "webhook"\nconfig = {{ url = "{url}" }}\n\n'
-    )
-
-
-def write_config(path: Path, urls: Sequence[str], delivery: str = "") -> list[str]:
+def webhook_rules(path: Path, urls: Sequence[str], delivery: str = "") -> list[str]:
     """A config with one repo_push rule per URL, in this order; returns the rule ids."""
-    text = f"[delivery]\nbackoff = 0\n{delivery}\n"
-    text += "".join(rule_block(n, url) for n, url in enumerate(urls, start=1))
-    path.write_text(text)
+    blocks = (webhook_toml(url, id=rule_id(n)) for n, url in enumerate(urls, start=1))
+    write_config(path, f"[delivery]\nbackoff = 0\n{delivery}\n", *blocks)
     return [rule_id(n) for n in range(1, len(urls) + 1)]
 
 
@@ -83,7 +69,7 @@ def test_a_dead_endpoint_does_not_delay_the_others(
 ) -> None:
     with Hanging() as hanging:
         urls = [hanging.url("/dead")] + [receiver.url(f"/{n}") for n in range(2, 21)]
-        ids = write_config(config_file, urls, "timeout = 2\nmax_attempts = 1\n")
+        ids = webhook_rules(config_file, urls, "timeout = 2\nmax_attempts = 1\n")
         result = cli(*EMIT, *concurrency)
         assert hanging.accepted == 1
     assert result.code == 1, result.err
@@ -119,7 +105,7 @@ def test_the_pool_runs_exactly_concurrency_deliveries_at_once(
     # never get there (and fail on the hold limit), a larger one would overshoot.
     with Receiver(saturate=pool, expected=12) as gated:
         delivery = "" if setting is None else f"concurrency = {setting}\n"
-        write_config(config_file, [gated.url(f"/{n}") for n in range(12)], delivery)
+        webhook_rules(config_file, [gated.url(f"/{n}") for n in range(12)], delivery)
         result = cli(*EMIT, *option)
     assert result.code == 0, result.err
     assert len(gated.requests) == 12
@@ -129,7 +115,7 @@ def test_the_pool_runs_exactly_concurrency_deliveries_at_once(
 def test_deliveries_share_one_http_client(cli: Cli, config_file: Path, receiver: Receiver) -> None:
     # With keep-alive, one shared client opens at most `concurrency` connections; a client
     # per delivery would open one per rule.
-    write_config(config_file, [receiver.url(f"/{n}") for n in range(12)])
+    webhook_rules(config_file, [receiver.url(f"/{n}") for n in range(12)])
     result = cli(*EMIT, "--concurrency", "3")
     assert result.code == 0, result.err
     assert len(receiver.requests) == 12
@@ -143,7 +129,7 @@ def test_each_delivery_runs_its_own_retry_loop(cli: Cli, config_file: Path) -> N
     with Receiver(respond) as receiver, Resetting() as resetting:
         urls = [receiver.url("/flaky"), resetting.url("/reset")]
         urls += [receiver.url(f"/{n}") for n in range(4)]
-        ids = write_config(config_file, urls, "max_attempts = 3\n")
+        ids = webhook_rules(config_file, urls, "max_attempts = 3\n")
         result = cli(*EMIT, "--json")
         assert resetting.accepted == 3
     assert result.code == 1, result.err
@@ -188,10 +174,7 @@ def finish(proc: subprocess.Popen[str], timeout: float = 100) -> tuple[int, str,
 
 
 def add_args(title: str) -> list[str]:
-    return [
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
-        "--url", "http://127.0.0.1:9/hook", "--title", title,
-    ]  # fmt: skip
+    return [*rule_add("webhook", "--url", NOWHERE, "--title", title)]
 
 
 def rules_in(path: Path) -> list[dict[str, Any]]:
@@ -259,9 +242,8 @@ def test_a_writer_killed_mid_write_leaves_the_old_or_the_new_config(
     env = process_env(tmp_path, config)
     # Enough text that a write takes milliseconds: the temp file is there long enough to see.
     lines = 8000 if operation == "add" else 1500
-    config.write_text(
-        filler(lines) + "".join(rule_block(n, "http://127.0.0.1:9/") for n in range(1, 41))
-    )
+    blocks = (webhook_toml("http://127.0.0.1:9/", id=rule_id(n)) for n in range(1, 41))
+    write_config(config, filler(lines), *blocks)
     config.chmod(0o600)
     mid_write = 0
     for _ in range(40):
@@ -345,9 +327,8 @@ def test_writers_killed_at_random_moments_never_break_the_config(tmp_path: Path)
     config = tmp_path / "config.toml"
     env = process_env(tmp_path, config)
     lines = 300
-    config.write_text(
-        filler(lines) + "".join(rule_block(n, "http://127.0.0.1:9/") for n in range(1, 31))
-    )
+    blocks = (webhook_toml("http://127.0.0.1:9/", id=rule_id(n)) for n in range(1, 31))
+    write_config(config, filler(lines), *blocks)
     rng = random.Random(20261127)  # kill moments vary with the machine's speed anyway
     for wave in range(3):
         before = {r["id"]: r for r in rules_in(config)}
@@ -392,7 +373,7 @@ def test_parallel_emits_journal_every_delivery_once(tmp_path: Path, fresh: bool)
     config = tmp_path / "config.toml"
     env = process_env(tmp_path, config, "fresh-state" if fresh else "state")
     with Receiver(respond) as receiver:
-        write_config(
+        webhook_rules(
             config, [receiver.url(p) for p in ("/a", "/b", "/flaky")], "max_attempts = 2\n"
         )
         if not fresh:
@@ -464,7 +445,7 @@ def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
     config = tmp_path / "config.toml"
     env = process_env(tmp_path, config)
     with Receiver(gate) as receiver:
-        write_config(config, [receiver.url(f"/{n}") for n in range(rules)], "timeout = 60\n")
+        webhook_rules(config, [receiver.url(f"/{n}") for n in range(rules)], "timeout = 60\n")
         proc = spawn([*EMIT, "--concurrency", str(pool)], env)
         wait_for(lambda: len(receiver.requests) == free + pool)
         proc.send_signal(signum)
@@ -495,7 +476,7 @@ def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
     assert all(h.failures == 0 for h in health.values())
     # What did not finish is what replay --failed sends, with the same delivery ids.
     with Receiver() as again:
-        write_config(config, [again.url(f"/{n}") for n in range(rules)])
+        webhook_rules(config, [again.url(f"/{n}") for n in range(rules)])
         code, out, err = finish(spawn(["replay", "--failed"], env))
         assert code == 0, err
         assert {r.webhook_id for r in again.requests} == set(logged) - {
@@ -508,7 +489,7 @@ def test_attempts_that_end_within_the_grace_are_journaled_as_they_ended(tmp_path
     config = tmp_path / "config.toml"
     env = process_env(tmp_path, config)
     with Receiver(gate) as receiver:
-        write_config(config, [receiver.url(f"/{n}") for n in range(4)], "timeout = 60\n")
+        webhook_rules(config, [receiver.url(f"/{n}") for n in range(4)], "timeout = 60\n")
         proc = spawn(EMIT, env)
         wait_for(lambda: len(receiver.requests) == 4)
         proc.send_signal(signal.SIGINT)

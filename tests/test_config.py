@@ -1,4 +1,4 @@
-"""The config file (DESIGN section 7): where it is, what it holds, and in-place edits that keep
+"""The config file: where it is, what it holds, and in-place edits that keep
 the user's comments and layout, written under a lock, atomically, mode 0600."""
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ import stat
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers.cli import CONSOLE, Cli
 from pytest_httpserver import HTTPServer
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
-QUAYNOTIFY = str(Path(sys.executable).parent / "quaynotify")
 ID1 = "11111111-1111-4111-8111-111111111111"
 ID2 = "22222222-2222-4222-8222-222222222222"
 ID3 = "33333333-3333-4333-8333-333333333333"
@@ -416,7 +413,7 @@ def test_concurrent_adds_are_serialised_by_the_lock(config_file: Path) -> None:
     config_file.write_text(HEAD)
     procs = [
         subprocess.Popen(
-            [QUAYNOTIFY, *ADD, "--event", "repo_push", "--url", f"http://127.0.0.1:9/{n}"],
+            [CONSOLE, *ADD, "--event", "repo_push", "--url", f"http://127.0.0.1:9/{n}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
+from helpers.cli import Cli
+from helpers.configs import rule_add
 
 import quaynotify
 from quaynotify.catalogue.events import EVENTS
@@ -27,8 +29,6 @@ from quaynotify.methods.base import (
     SendContext,
     Sent,
 )
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 PACKAGE = Path(quaynotify.__file__).parent
 
@@ -113,7 +113,7 @@ def test_without_it_in_the_registry_there_is_no_such_option(cli: Cli) -> None:
 def test_a_method_in_the_registry_is_validated_masked_and_completed_from_its_fields(
     cli: Cli, pager: None, config_file: Path
 ) -> None:
-    add = ("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "pager")
+    add = rule_add("pager")
     refused = cli(*add, "--url", "http://127.0.0.1:9/")
     assert (refused.code, refused.err.strip()) == (2, "quaynotify: error: Missing pager key")
     wrong = cli(*add, "--pager-key", "s3cret", "--email", "a@example.com")

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-import typer
+from helpers.cli import command_paths
 
 from quaynotify.catalogue.events import EVENTS
-from quaynotify.cli.app import app
 from quaynotify.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,20 +17,9 @@ README = (ROOT / "README.md").read_text()
 MANPAGE = (ROOT / "man" / "quaynotify.1").read_text()
 
 
-def command_paths() -> list[str]:
-    """Every command and subcommand, as typed: "emit", "rule add", "log show", ... Asked of
-    each group as Click asks it (the root builds a command only when asked for it)."""
-    paths = []
-
-    def walk(command: Any, ctx: typer.Context, prefix: str) -> None:
-        for name in getattr(command, "list_commands", lambda ctx: [])(ctx):
-            sub = command.get_command(ctx, name)
-            path = f"{prefix} {name}".strip()
-            paths.append(path)
-            walk(sub, typer.Context(sub, info_name=name, parent=ctx), path)
-
-    root = typer.main.get_command(app)
-    walk(root, typer.Context(root, info_name="quaynotify"), "")
+def typed_paths() -> list[str]:
+    """Every command and subcommand, hidden ones too, as typed: "emit", "rule add", ..."""
+    paths = [" ".join(path) for path in command_paths(hidden=True)[1:]]
     assert len(paths) > 20, paths
     return paths
 
@@ -42,12 +29,12 @@ def man_text(name: str) -> str:
     return name.replace("-", r"\-")
 
 
-@pytest.mark.parametrize("path", command_paths())
+@pytest.mark.parametrize("path", typed_paths())
 def test_readme_names_every_command(path: str) -> None:
     assert re.search(rf"(^|[\s`]){re.escape(path)}(\s|$|`)", README, re.M), path
 
 
-@pytest.mark.parametrize("path", command_paths())
+@pytest.mark.parametrize("path", typed_paths())
 def test_man_page_names_every_command(path: str) -> None:
     assert man_text(path) in MANPAGE or path in MANPAGE, path
 
@@ -91,3 +78,22 @@ def test_readme_states_the_exit_codes_the_cli_uses() -> None:
 
     for code in ExitCode:
         assert re.search(rf"^\| {int(code)} \|", README, re.M), code
+
+
+def test_pre_commit_runs_the_checks_ci_runs() -> None:
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text()
+    entries = re.findall(r"^\s*entry: (.+)$", hooks, re.M)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert entries == [
+        ".venv/bin/ruff check",
+        ".venv/bin/ruff format --check",
+        ".venv/bin/mypy quaynotify",
+    ]
+    assert all(entry in ci for entry in entries)
+
+
+def test_ci_requires_the_system_tools_and_runs_both_pythons() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "export QUAYNOTIFY_REQUIRE_TOOLS=1" in ci.splitlines()
+    assert "find_python 3.11" in ci and "find_python 3.13" in ci
+    assert ".venv-3.13/bin/pytest -q" in ci

@@ -1,4 +1,4 @@
-"""The `email` method and e-mail authorization (DESIGN sections 3 and 6, reference 2.2 and 6),
+"""The `email` method and e-mail authorization (Quay's confirmation flow and messages),
 against a real SMTP server: aiosmtpd in a thread, STARTTLS or implicit TLS with a trustme CA,
 AUTH required."""
 
@@ -21,6 +21,8 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from helpers.cli import Cli, Result
+from helpers.configs import rule_add
 
 from quaynotify.catalogue.data import build_event_data
 from quaynotify.catalogue.events import get_event
@@ -32,7 +34,6 @@ from quaynotify.methods.smtp import Mail, parse_smtp, send_mail
 from quaynotify.render.messages import messages
 from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
 from quaynotify.store import Store, open_store
-from tests.conftest import Cli, Result
 
 # aiosmtpd warns when AUTH is allowed without STARTTLS; the ssl variant is all TLS from the start.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -165,11 +166,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @pytest.fixture
 def smtp_server(
     ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -227,15 +223,13 @@ def code_in(received: Received) -> str:
     return match.group(1)
 
 
-RULE_ADD = ("rule", "add", "--repo", REPO, "--event", "repo_push", "--method", "email")
+RULE_ADD = rule_add("email", repo=REPO)
 
 
 def add_email_rule(
     cli: Cli, event: str = "repo_push", address: str = ADDRESS, repo: str = REPO
 ) -> Result:
-    return cli(
-        "rule", "add", "--repo", repo, "--event", event, "--method", "email", "--email", address
-    )
+    return cli(*rule_add("email", "--email", address, event=event, repo=repo))
 
 
 # -- authorization ------------------------------------------------------------------------------

@@ -11,12 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
+from helpers.configs import add_webhook
+from helpers.quay_samples import (
+    BUILD_ID,
+    BUILDS,
+    PRODUCTION,
+    SAMPLES,
+    assert_commit_date,
+    common,
+)
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
 from quaynotify.catalogue.events import EVENTS
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 CONFIG = """\
 [server]
@@ -26,138 +34,6 @@ scheme = "https"
 [delivery]
 backoff = 0
 """
-BUILDS = ("build_queued", "build_start", "build_success", "build_failure", "build_cancelled")
-BUILD_ID = "0d6b5a8e-3f1c-4e2a-9b7d-5c4e3f2a1b0c"
-TRIGGER_ID = "8f0c2a1e-6b5d-4c3e-a2f1-0e9d8c7b6a5f"
-
-
-def common(*, build: str | None = None) -> dict[str, Any]:
-    """Quay's common repository fields for acme/web on quay.example.com (reference 1.1)."""
-    homepage = "https://quay.example.com/repository/acme/web"
-    return {
-        "repository": "acme/web",
-        "namespace": "acme",
-        "name": "web",
-        "docker_url": "quay.example.com/acme/web",
-        "homepage": homepage + (f"/build/{build}" if build else ""),
-    }
-
-
-# -- Quay's sample data (reference 1.4), in Quay's key order -------------------------------------
-
-TRIGGER_METADATA = {
-    "default_branch": "master",
-    "ref": "refs/heads/somebranch",
-    "commit": "42d4a62c53350993ea41069e9f2cfdefb0df097d",
-}
-COMMIT_INFO = {
-    "url": "http://path/to/the/commit",
-    "message": "Some commit message",
-    "date": "NOW",  # replaced by the value received, once checked
-    "author": {
-        "username": "fakeauthor",
-        "url": "http://path/to/fake/author/in/scm",
-        "avatar_url": "http://www.gravatar.com/avatar/fakehash",
-    },
-}
-BUILD_SAMPLE = {
-    "build_id": "fake-build-id",
-    "build_name": "some-fake-build",
-    "docker_tags": ["latest", "foo", "bar"],
-    "trigger_id": "1245634",
-    "trigger_kind": "GitHub",
-    "trigger_metadata": TRIGGER_METADATA,
-}
-WITH_COMMIT = {**BUILD_SAMPLE, "trigger_metadata": {**TRIGGER_METADATA, "commit_info": COMMIT_INFO}}
-SAMPLES: dict[str, dict[str, Any]] = {
-    "repo_push": {"updated_tags": ["latest", "foo"], "pruned_image_count": 3},
-    "build_queued": {"is_manual": False, **WITH_COMMIT},
-    "build_start": BUILD_SAMPLE,
-    "build_success": {**BUILD_SAMPLE, "image_id": "1245657346"},
-    "build_failure": {**WITH_COMMIT, "error_message": "This is a fake error message"},
-    "build_cancelled": {**BUILD_SAMPLE, "image_id": "1245657346"},
-    "vulnerability_found": {
-        "tags": ["latest", "prod", "foo", "bar", "baz"],
-        "image": "some-image-id",
-        "vulnerability": {
-            "id": "CVE-FAKE-CVE",
-            "description": "A futurist vulnerability",
-            "link": "https://security-tracker.debian.org/tracker/CVE-FAKE-CVE",
-            "priority": "Unknown",  # no level configured: Quay's sample says Unknown
-        },
-    },
-    "repo_mirror_sync_started": {"message": "TEST NOTIFICATION"},
-    "repo_mirror_sync_success": {"message": "TEST NOTIFICATION"},
-    "repo_mirror_sync_failed": {"message": "TEST NOTIFICATION"},
-    "repo_image_expiry": {"tags": ["latest", "v1"], "expiring_in": "None days"},
-}
-
-# -- production-shaped data, in the order Quay's producers build it (reference 1.4) -------------
-
-GIT_METADATA = {
-    "commit": "3f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e",
-    "ref": "refs/heads/main",
-    "default_branch": "main",
-    "git_url": "git@github.com:acme/web.git",
-    "commit_info": {
-        "short_sha": "3f9c2d1",
-        "url": "https://github.com/acme/web/commit/3f9c2d1e",
-        "message": "Fix the build",
-        "date": "2024-05-01T12:00:00Z",
-        "author": {"username": "alice", "url": "https://github.com/alice"},
-    },
-}
-BUILDER = {  # buildman/jobutil/buildjob.py send_notification
-    "build_id": BUILD_ID,
-    "build_name": "3f9c2d1",
-    "docker_tags": ["latest", "main"],
-    "trigger_id": TRIGGER_ID,
-    "trigger_kind": "github",
-    "trigger_metadata": GIT_METADATA,
-}
-PRODUCTION: dict[str, dict[str, Any]] = {
-    "repo_push": {"updated_tags": ["v1.2.3"]},
-    "build_queued": {  # endpoints/building.py: the audit-log metadata
-        "build_id": BUILD_ID,
-        "docker_tags": ["latest", "main"],
-        "repo": "web",
-        "namespace": "acme",
-        "is_manual": False,
-        "manual_user": None,
-        "trigger_id": TRIGGER_ID,
-        "trigger_kind": "github",
-        "trigger_metadata": GIT_METADATA,
-    },
-    "build_start": BUILDER,
-    "build_success": {
-        **BUILDER,
-        "image_id": "sha256:9a8b7c6d",
-        "manifest_digests": ["sha256:1f2e3d4c"],
-    },
-    "build_failure": {**BUILDER, "error_message": "Step 3/7: RUN make returned 2"},
-    "build_cancelled": BUILDER,
-    "vulnerability_found": {
-        "tags": ["latest", "v1.2.3"],
-        "vulnerability": {
-            "id": "CVE-2024-3094",
-            "description": "xz backdoor",
-            "link": "https://nvd.nist.gov/vuln/detail/CVE-2024-3094",
-            "priority": "Critical",
-            "has_fix": True,
-        },
-    },
-    "repo_mirror_sync_started": {"message": "'quay.io/acme/upstream' with tag pattern 'v*,latest'"},
-    "repo_mirror_sync_success": {"message": "'quay.io/acme/upstream' with tag pattern 'v*,latest'"},
-    "repo_mirror_sync_failed": {
-        "message": "'quay.io/acme/upstream' with tag pattern 'v*,latest': PARTIAL SYNC"
-    },
-    "repo_image_expiry": {
-        "notification_uuid": "7c1d0e4a-2b3c-4d5e-8f9a-0b1c2d3e4f5a",
-        "tags": ["nightly-2024-05-01", "nightly-2024-05-02"],
-        "expiring_in": "7 days",
-    },
-}
-
 ORDER_BUGS: dict[str, str] = {}
 
 
@@ -175,12 +51,7 @@ def hook(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Callable[..., s
     httpserver.expect_request(re.compile("/.*"), method="POST").respond_with_data("ok")
 
     def add(event: str, *options: str, path: str = "/hook", repo: str = "acme/web") -> str:
-        result = cli(
-            "rule", "add", "--repo", repo, "--event", event, "--method", "webhook",
-            "--url", httpserver.url_for(path), *options,
-        )  # fmt: skip
-        assert result.code == 0, result.err
-        return str(result.out.strip())
+        return add_webhook(cli, httpserver.url_for(path), *options, event=event, repo=repo)
 
     return add
 
@@ -200,8 +71,7 @@ def expected_sample(event: str, got: dict[str, Any], before: float) -> dict[str,
     info = expected.get("trigger_metadata", {}).get("commit_info")
     if info is not None:
         date = got["trigger_metadata"]["commit_info"]["date"]
-        assert isinstance(date, float) and date.is_integer()  # Quay's time.mktime(now)
-        assert int(before) <= date <= time.time()
+        assert_commit_date(date, before)
         info["date"] = date
     return expected
 
@@ -561,7 +431,7 @@ def test_only_the_rules_whose_filter_says_yes_are_delivered(
     assert sorted(r.path for r in received(httpserver)) == ["/all", "/main"]
 
 
-# -- body templates (Quay's template tests, reference 3.4) --------------------------------------
+# -- body templates (the cases of Quay's own template tests) ---------------------------------------
 
 TEMPLATES = [
     # (template, extra event fields, expected body)

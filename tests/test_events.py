@@ -1,4 +1,4 @@
-"""The event catalogue against Quay's behaviour (reference sections 1.1 to 1.5 and 7)."""
+"""The event catalogue against Quay's behaviour: titles, levels, fields, samples, filters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ import time
 from typing import Any
 
 import pytest
+from helpers.quay_samples import (
+    BUILD_SAMPLE,
+    BUILDS,
+    COMMIT_DATE,
+    MIRRORS,
+    WITH_COMMIT,
+    vulnerability_sample,
+)
 
 from quaynotify.catalogue.data import (
     build_event_data,
@@ -23,8 +31,6 @@ from quaynotify.errors import ExitCode, UsageError, ValidationError
 
 HOST = {"hostname": "quay.example.com", "scheme": "https"}
 BUILD_ID = "8c5e3b4a-1f2d-4e6b-9a7c-0d1e2f3a4b5c"
-BUILDS = ("build_queued", "build_start", "build_success", "build_failure", "build_cancelled")
-MIRRORS = ("repo_mirror_sync_started", "repo_mirror_sync_success", "repo_mirror_sync_failed")
 
 
 def data_for(event: str, fields: dict[str, Any], repository: str = "acme/web") -> dict[str, Any]:
@@ -281,45 +287,6 @@ def test_summary_of_data_missing_a_field_is_a_usage_error_not_a_key_error() -> N
 
 # --- samples -------------------------------------------------------------------------------------
 
-TRIGGER_METADATA = {
-    "default_branch": "master",
-    "ref": "refs/heads/somebranch",
-    "commit": "42d4a62c53350993ea41069e9f2cfdefb0df097d",
-}
-DATE = object()  # stands for commit_info.date, checked by type
-COMMIT_INFO = {
-    "url": "http://path/to/the/commit",
-    "message": "Some commit message",
-    "date": DATE,
-    "author": {
-        "username": "fakeauthor",
-        "url": "http://path/to/fake/author/in/scm",
-        "avatar_url": "http://www.gravatar.com/avatar/fakehash",
-    },
-}
-BUILD_SAMPLE = {
-    "build_id": "fake-build-id",
-    "build_name": "some-fake-build",
-    "docker_tags": ["latest", "foo", "bar"],
-    "trigger_id": "1245634",
-    "trigger_kind": "GitHub",
-    "trigger_metadata": TRIGGER_METADATA,
-}
-WITH_COMMIT = {"trigger_metadata": TRIGGER_METADATA | {"commit_info": COMMIT_INFO}}
-
-
-def vulnerability_sample(priority: str) -> dict[str, Any]:
-    return {
-        "tags": ["latest", "prod", "foo", "bar", "baz"],
-        "image": "some-image-id",
-        "vulnerability": {
-            "id": "CVE-FAKE-CVE",
-            "description": "A futurist vulnerability",
-            "link": "https://security-tracker.debian.org/tracker/CVE-FAKE-CVE",
-            "priority": priority,
-        },
-    }
-
 
 @pytest.mark.parametrize(
     ("name", "config", "expected"),
@@ -360,7 +327,7 @@ def test_sample_is_quays(name: str, config: dict[str, Any], expected: dict[str, 
         date = commit_info["date"]
         assert isinstance(date, float) and date.is_integer()
         assert int(before) <= date <= time.time()
-        commit_info["date"] = DATE
+        commit_info["date"] = COMMIT_DATE
     assert sample == expected
 
 

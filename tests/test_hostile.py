@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 import trustme
-from receivers import Connection, Hanging, Hostile, server_context
+from helpers.cli import CONSOLE, Cli
+from helpers.configs import rule_toml, webhook_toml, write_config
+from helpers.receivers import Connection, Hanging, Hostile, server_context
+from helpers.terminal import run_in_terminal
 
-from tests.conftest import Cli
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 RULE_ID = "11111111-1111-4111-8111-111111111111"
 TIMEOUT = 2  # [delivery] timeout, seconds per attempt
 SLACK = 10  # for a shared, noisy machine; a receiver that is not bounded takes hours
@@ -80,11 +80,8 @@ def run(*args: str, limit: float = LIMIT) -> Ran:
 
 
 def config(url: str, *, extra: str = "", timeout: float = TIMEOUT, attempts: int = 1) -> str:
-    return (
-        f"[delivery]\ntimeout = {timeout}\nmax_attempts = {attempts}\nbackoff = 0\n{extra}\n"
-        f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        f'method = "webhook"\nconfig = {{ url = "{url}" }}\n'
-    )
+    delivery = f"[delivery]\ntimeout = {timeout}\nmax_attempts = {attempts}\nbackoff = 0\n"
+    return f"{delivery}{extra}\n" + webhook_toml(url, id=RULE_ID)
 
 
 def journaled(cli: Cli) -> dict[str, object]:
@@ -114,11 +111,6 @@ def assert_failed_in_time(
     assert isinstance(attempts, list) and attempts and all(not a["ok"] for a in attempts)
     assert all(a["message"] for a in attempts)
     return lines[0]
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture
@@ -252,10 +244,10 @@ def test_an_smtp_server_dripping_its_greeting_ends_within_the_timeout(
     with sqlite3.connect(state_dir / "state.db") as db:
         (code,) = db.execute("SELECT code FROM authorized_email").fetchone()
     assert cli("email", "confirm", code).code == 0
-    config_file.write_text(
-        smtp_config(server.port) + "[delivery]\nmax_attempts = 1\nbackoff = 0\n"
-        f'[[rule]]\nid = "{RULE_ID}"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        'method = "email"\nconfig = { email = "dev@example.com" }\n'
+    write_config(
+        config_file,
+        smtp_config(server.port) + "[delivery]\nmax_attempts = 1\nbackoff = 0\n",
+        rule_toml("email", id=RULE_ID, email="dev@example.com"),
     )
     ran = run(*EMIT)
     assert_failed_in_time(ran, cli, f"SMTP timed out after {TIMEOUT}s")
@@ -376,8 +368,6 @@ def test_the_journal_of_hostile_text_shows_on_a_terminal_as_text(
 ) -> None:
     """`log` draws a Rich table on a terminal: the receiver's markup must show as written
     (today `[/bold]` makes Rich raise, an internal error)."""
-    from tests.test_output import run_in_terminal
-
     for script in (evil_reason, evil_location):
         receiver = hostile(script)
         config_file.write_text(config(receiver.url("/hook")))
@@ -391,8 +381,6 @@ def test_emit_on_a_terminal_shows_a_hostile_reason_phrase_as_text(
     config_file: Path, hostile: Callable[..., Hostile]
 ) -> None:
     """`emit` draws its results as a table on a terminal (today: delivered, then exit 4)."""
-    from tests.test_output import run_in_terminal
-
     receiver = hostile(evil_reason)
     config_file.write_text(config(receiver.url("/hook")))
     shown = run_in_terminal(*EMIT)

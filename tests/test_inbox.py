@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli, Result
+from helpers.configs import rule_add
+from helpers.quay_samples import common
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods import parse_method_settings
@@ -21,7 +24,6 @@ from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.quay_notification import QuayNotification
 from quaynotify.services.inbox import Inbox
 from quaynotify.store import open_store
-from tests.conftest import Cli, Result
 
 NO_TABLES = parse_method_settings({})  # a config without [teams] or [orgs]
 
@@ -47,10 +49,8 @@ def people(config_file: Path) -> Path:
 def add(
     cli: Cli, target: str | None, *, event: str = "repo_push", repo: str = "acme/web"
 ) -> Result:
-    args = ["rule", "add", "--repo", repo, "--event", event, "--method", "quay_notification"]
-    if target is not None:
-        args += ["--target", target]
-    return cli(*args)
+    options = ("--target", target) if target is not None else ()
+    return cli(*rule_add("quay_notification", *options, event=event, repo=repo))
 
 
 def add_ok(cli: Cli, target: str, **kw: str) -> str:
@@ -81,14 +81,7 @@ def attempt_message(delivery: dict[str, Any]) -> str:
     return message
 
 
-EVENT_DATA = {
-    "repository": "acme/web",
-    "namespace": "acme",
-    "name": "web",
-    "docker_url": "quay.io/acme/web",
-    "homepage": "https://quay.io/repository/acme/web",
-    "updated_tags": ["latest"],
-}
+EVENT_DATA = common(host="quay.io") | {"updated_tags": ["latest"]}
 
 
 # -- the three target kinds -----------------------------------------------------------------------

@@ -6,12 +6,14 @@ Every other delivery of the run is made and journaled as usual."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from receivers import Receiver
+from helpers.cli import Cli
+from helpers.configs import rule_id, rule_toml, webhook_toml, write_config
+from helpers.receivers import Receiver
 
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import RetryPolicy
@@ -19,36 +21,22 @@ from quaynotify.delivery.run import Planned, deliver
 from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Method, Notification, Preview, RuleContext, SendContext, Sent
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]')
 # Values `rule add` now refuses, written into the file by hand; each used to end every emit
 # in "internal error" (exit 4), with the other rules' deliveries made but not journaled.
-UNSENDABLE: dict[str, tuple[str, str]] = {
-    "newline": ("webhook", 'url = "http://127.0.0.1:9/hook\\n"'),
-    "control": ("webhook", 'url = "http://127.0.0.1:9/a\\u0001b"'),
-    "empty-label": ("webhook", 'url = "http://a..b/"'),
-    "a-label": ("webhook", 'url = "http://xn--zz.example/"'),
-    "octal-ipv4": ("webhook", 'url = "http://0251.0376.0251.0376/"'),
-    "too-long": ("webhook", f'url = "http://127.0.0.1:9/{"a" * 66_000}"'),
-    "slack-newline": ("slack", 'url = "https://hooks.slack.com/services/T/B/x\\n"'),
-    "token-not-ascii": (
-        "hipchat",
-        'room_id = "1", notification_token = "t\\u00f6ken", api_url = "http://127.0.0.1:9"',
-    ),
-    "env-token-not-ascii": (
-        "hipchat",
-        'room_id = "1", notification_token = "env:QN_TOKEN", api_url = "http://127.0.0.1:9"',
-    ),
-    "env-slack-bad-host": ("slack", 'url = "env:QN_SLACK"'),
+HIPCHAT = {"room_id": "1", "api_url": "http://127.0.0.1:9"}
+UNSENDABLE: dict[str, tuple[str, dict[str, str]]] = {
+    "newline": ("webhook", {"url": "http://127.0.0.1:9/hook\n"}),
+    "control": ("webhook", {"url": "http://127.0.0.1:9/a\u0001b"}),
+    "empty-label": ("webhook", {"url": "http://a..b/"}),
+    "a-label": ("webhook", {"url": "http://xn--zz.example/"}),
+    "octal-ipv4": ("webhook", {"url": "http://0251.0376.0251.0376/"}),
+    "too-long": ("webhook", {"url": f"http://127.0.0.1:9/{'a' * 66_000}"}),
+    "slack-newline": ("slack", {"url": "https://hooks.slack.com/services/T/B/x\n"}),
+    "token-not-ascii": ("hipchat", {**HIPCHAT, "notification_token": "t\u00f6ken"}),
+    "env-token-not-ascii": ("hipchat", {**HIPCHAT, "notification_token": "env:QN_TOKEN"}),
+    "env-slack-bad-host": ("slack", {"url": "env:QN_SLACK"}),
 }
-
-
-def rule(n: int, method: str, config: str) -> str:
-    return (
-        f'[[rule]]\nid = "{n:08x}-0000-4000-8000-000000000000"\nrepository = "acme/web"\n'
-        f'event = "repo_push"\nmethod = "{method}"\nconfig = {{ {config} }}\n\n'
-    )
 
 
 @pytest.fixture
@@ -57,14 +45,17 @@ def mixed(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Receiver:
     monkeypatch.setenv("QN_TOKEN", "t\u00f6ken")
     monkeypatch.setenv("QN_SLACK", "https://a..b/services/T/B/x")
     receiver = Receiver()
-    good = f'url = "{receiver.url("/good")}"'
-    text = "[delivery]\nmax_attempts = 2\nbackoff = 0\ndisable_after = 3\n\n" + rule(
-        0, "webhook", good
+    good = receiver.url("/good")
+    write_config(
+        config_file,
+        "[delivery]\nmax_attempts = 2\nbackoff = 0\ndisable_after = 3\n\n",
+        webhook_toml(good, id=rule_id(0)),
+        *(
+            rule_toml(method, id=rule_id(n), **config)
+            for n, (method, config) in enumerate(UNSENDABLE.values(), start=1)
+        ),
+        webhook_toml(good, id=rule_id(len(UNSENDABLE) + 1)),
     )
-    for n, (method, config) in enumerate(UNSENDABLE.values(), start=1):
-        text += rule(n, method, config)
-    text += rule(len(UNSENDABLE) + 1, "webhook", good)
-    config_file.write_text(text)
     return receiver
 
 

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -15,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import CONSOLE, Cli
+from helpers.configs import add_webhook
 from pytest_httpserver import HTTPServer
 
 from quaynotify.store import open_store
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 2\n'
 BUILD_ID = "0d6b5a8e-3f1c-4e2a-9b7d-5c4e3f2a1b0c"
@@ -34,12 +33,7 @@ def setup(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Callable[..., 
     httpserver.expect_request("/fail").respond_with_data("nope", status=500)
 
     def add(event: str = "repo_push", path: str = "/ok") -> str:
-        result = cli(
-            "rule", "add", "--repo", "acme/web", "--event", event, "--method", "webhook",
-            "--url", httpserver.url_for(path),
-        )  # fmt: skip
-        assert result.code == 0, result.err
-        return str(result.out.strip())
+        return add_webhook(cli, httpserver.url_for(path), event=event)
 
     return add
 
@@ -330,8 +324,6 @@ def test_the_state_files_are_created_private_in_a_directory_that_already_existed
 
 
 # -- a state directory that cannot be written ---------------------------------------------------
-
-CONSOLE = str(Path(sys.executable).parent / "quaynotify")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NESTED = {"first": {"second": {"third": 42}}}
 TAGS = {"tags": ["latest", "prod", "foo"]}
 
-# repo_push data as Quay sends it (section 2.3), with two tags and with one.
+# repo_push data as Quay sends it, with two tags and with one.
 PUSH = {
     "repository": "ns/repo",
     "namespace": "ns",
@@ -46,7 +46,7 @@ def _json_error(text: str) -> str:
     raise AssertionError("expected invalid JSON")
 
 
-# Quay's own table, util/test/test_jsontemplate.py (section 3.4).
+# Quay's own table, util/test/test_jsontemplate.py.
 @pytest.mark.parametrize(
     ("template", "data", "expected"),
     [
@@ -98,7 +98,7 @@ def test_quay_table(template: str, data: Any, expected: Any) -> None:
     assert render(template, data) == expected
 
 
-# The [verified] cases and the other documented rules of section 3.4.
+# The cases checked against Quay, and the other rules of its template language.
 @pytest.mark.parametrize(
     ("template", "data", "expected"),
     [
@@ -230,7 +230,7 @@ def test_value_error_beats_key_error() -> None:
         render('{"${k}": "x ${v}"}', {"k": [1, 2], "v": [1, 2]})
 
 
-# Quay's error messages (section 3.4).
+# Quay's error messages .
 @pytest.mark.parametrize(
     ("template", "message"),
     [

@@ -5,24 +5,16 @@ page); a value inside it works, a value just past it is refused with one line.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
+from helpers.configs import webhook_toml
 
 from quaynotify.inputs import MAX_DEPTH, too_deep
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
-RULE = """
-[[rule]]
-id = "a"
-repository = "acme/web"
-event = "repo_push"
-method = "webhook"
-config = { url = "http://127.0.0.1:9/hook" }
-"""
+RULE = "\n" + webhook_toml()
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from helpers.tools import need
 
 from quaynotify import __version__
 from quaynotify.catalogue.events import EVENTS
@@ -53,11 +53,6 @@ def roff() -> str:
     return PAGE.read_text(encoding="utf-8")
 
 
-def _need(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is not installed: .ci/run installs it")
-
-
 def _section(roff: str, heading: str) -> str:
     """The roff source from `heading` (an .SH or .SS line) to the next heading of its level."""
     level = heading.split()[0]
@@ -88,7 +83,7 @@ def test_page_is_reproducible_and_dated_by_the_source_not_the_clock() -> None:
 
 
 def test_mandoc_lint_is_clean() -> None:
-    _need("mandoc")
+    need("mandoc")
     proc = subprocess.run(
         ["mandoc", "-T", "lint", "-W", "style", str(PAGE)], capture_output=True, text=True
     )
@@ -96,7 +91,7 @@ def test_mandoc_lint_is_clean() -> None:
 
 
 def test_man_renders_it_without_warnings() -> None:
-    _need("man")
+    need("man", package="man-db")
     env = {**os.environ, "LANG": "C.UTF-8", "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"}
     proc = subprocess.run(
         ["man", "--warnings=all", "-l", str(PAGE)], capture_output=True, text=True, env=env

@@ -12,6 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.cli import Cli
+from helpers.configs import add_rule, rule_toml, write_config
+from helpers.quay_samples import common
 from pytest_httpserver import HTTPServer
 from slack_sdk.models.attachments import Attachment
 from werkzeug import Request
@@ -22,14 +25,13 @@ from quaynotify.catalogue.events import EVENTS, get_event
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods import get_method, parse_method_settings
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
-from tests.conftest import Cli
 
 DELIVERY_ID = "0b9a3f7e-5c1d-4e2a-9f00-000000000001"
 SLACK_PATH = "/services/T0QUAY000/B0NOTIFY0/s3cr3tSlackT0ken"
 TOKEN = "t0kenHipchatFlowdock42"
 ANY_PATH = re.compile(".*")
 LEVELS = ("info", "warning", "error", "success", "primary", "critical")
-# level -> (Slack colour, HipChat colour), Quay's tables (reference 2.5, 2.6)
+# level -> (Slack colour, HipChat colour), as Quay's Slack and HipChat methods map them
 COLOURS = {
     "info": ("#ffffff", "gray"),
     "warning": ("warning", "yellow"),
@@ -50,7 +52,7 @@ def html_for(event: str, homepage: str) -> str:
 
 
 def mrkdwn_for(event: str, homepage: str) -> str:
-    """Quay's slackify of html_for, worked out by hand (reference 2.6), with the text escaped
+    """Quay's slackify of html_for, worked out by hand, with the text escaped
     as Slack's mrkdwn wants it ("&amp;"), so that event data cannot form Slack syntax."""
     return f"*{event}* in <{homepage}|acme/web> &amp; caf\u00e9\n_done_"
 
@@ -214,9 +216,9 @@ def test_no_slack_syntax_from_event_data_survives_in_any_field(event: str) -> No
 def test_a_mention_in_the_summary_reaches_slack_escaped(
     cli: Cli, config_file: Path, httpserver: HTTPServer
 ) -> None:
-    config_file.write_text(
-        '[[rule]]\nid = "s"\nrepository = "acme/web"\nevent = "repo_mirror_sync_started"\n'
-        f'method = "slack"\nconfig = {{ url = "{httpserver.url_for(SLACK_PATH)}" }}\n'
+    slack = httpserver.url_for(SLACK_PATH)
+    write_config(
+        config_file, rule_toml("slack", id="s", event="repo_mirror_sync_started", url=slack)
     )
     httpserver.expect_request(SLACK_PATH).respond_with_data("ok")
     message = "<!channel> <https://evil.example/login|Click>"
@@ -267,7 +269,7 @@ def test_colour_and_notify_by_level(level: str) -> None:
 
 
 def test_quay_levels_of_sample_events_give_quays_colours() -> None:
-    # repo_push is primary: Slack good and HipChat purple, not info (reference section 7.1)
+    # repo_push is primary: Slack good and HipChat purple, not info
     push = make("slack", {"url": "https://h.example/x"}).preview(notification("repo_push"))
     assert push.body["attachments"][0]["color"] == "good"
     failure = make("hipchat", {"room_id": "1", "notification_token": "t"})
@@ -512,14 +514,6 @@ def test_connection_error_hides_the_slack_url(client: httpx.Client) -> None:
 # -- end to end through the CLI ------------------------------------------------------------------
 
 
-def add_rule(cli: Cli, method: str, *options: str) -> str:
-    result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", method, *options
-    )
-    assert result.code == 0, result.err
-    return result.out.strip()
-
-
 def emit(cli: Cli, *extra: str) -> tuple[int, str]:
     result = cli(
         "emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]',
@@ -544,14 +538,7 @@ def state_bytes(state_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(state_dir.iterdir()) if p.is_file())
 
 
-DATA = {
-    "repository": "acme/web",
-    "namespace": "acme",
-    "name": "web",
-    "docker_url": "quay.io/acme/web",
-    "homepage": "https://quay.io/repository/acme/web",
-    "updated_tags": ["latest"],
-}
+DATA = common(host="quay.io") | {"updated_tags": ["latest"]}
 
 
 def test_cli_slack(

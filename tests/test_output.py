@@ -1,5 +1,7 @@
-"""Output and exit codes (DESIGN section 8): tables on a terminal, TSV when piped, --json
-before or after the command, one-line errors, the exit-code contract, --debug."""
+"""Output conventions and the exit-code contract: tables on a terminal (colour only when wanted:
+NO_COLOR, CLICOLOR, CLICOLOR_FORCE), tab-separated lines when piped, results alone on stdout,
+--quiet, --json before or after the command, one-line errors, --debug, an example in every
+--help, and progress on a terminal."""
 
 from __future__ import annotations
 
@@ -7,47 +9,45 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import CONSOLE, ERROR, UUID, Cli, command_paths, one_error
+from helpers.configs import add_webhook, rule_add
+from helpers.terminal import Tmux, on_a_terminal, run_in_terminal, terminal_env
 from pytest_httpserver import HTTPServer
-from terminal import QUAYNOTIFY, on_a_terminal
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
+from quaynotify.methods import METHODS
 
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 1\n'
 PUSH = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 LONG_TITLE = "A very long title " + "x" * 300
-ERROR = "quaynotify: error: "
+ESCAPE = "\x1b["
 
 
 @pytest.fixture
-def world(cli: Cli, config_file: Path, httpserver: HTTPServer) -> dict[str, str]:
-    """A config with one webhook rule, and one delivery in the journal."""
+def receiver(config_file: Path, httpserver: HTTPServer) -> HTTPServer:
+    """The config, and a receiver that says OK at /hook."""
     config_file.write_text(CONFIG)
     httpserver.expect_request("/hook").respond_with_data("ok")
-    added = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
-        "--url", httpserver.url_for("/hook"), "--title", LONG_TITLE,
-    )  # fmt: skip
-    assert added.code == 0, added.err
+    return httpserver
+
+
+@pytest.fixture
+def hook(cli: Cli, receiver: HTTPServer) -> str:
+    """One webhook rule to the receiver; the rule's id."""
+    return add_webhook(cli, receiver.url_for("/hook"))
+
+
+@pytest.fixture
+def world(cli: Cli, receiver: HTTPServer) -> dict[str, str]:
+    """One webhook rule with a long title, and one delivery in the journal."""
+    rule = add_webhook(cli, receiver.url_for("/hook"), "--title", LONG_TITLE)
     emitted = cli(*PUSH, "--json")
     assert emitted.code == 0, emitted.err
     (delivery,) = json.loads(emitted.out)["deliveries"]
-    return {"rule": added.out.strip(), "delivery": delivery["id"]}
-
-
-def one_error(result: Any, code: int) -> str:
-    """The error contract: the exit code, nothing on stdout, ONE line on stderr."""
-    assert result.code == code, (result.code, result.err)
-    assert result.out == ""
-    assert result.err.startswith(ERROR), result.err
-    assert result.err.endswith("\n") and result.err.count("\n") == 1, result.err
-    assert "Traceback" not in result.err
-    return str(result.err[len(ERROR) : -1])
+    return {"rule": rule, "delivery": delivery["id"]}
 
 
 # -- tables and TSV -----------------------------------------------------------------------------
@@ -83,12 +83,6 @@ def test_piped_output_is_never_truncated(cli: Cli, world: dict[str, str]) -> Non
                                 LONG_TITLE]  # fmt: skip
 
 
-def run_in_terminal(*args: str) -> str:
-    """What the command showed on a wide terminal without colour, CSI sequences removed."""
-    text = on_a_terminal(list(args), COLUMNS="400", LINES="50", NO_COLOR="1")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text.replace("\r\n", "\n"))
-
-
 @pytest.mark.parametrize(
     ("args", "header"),
     [
@@ -105,6 +99,194 @@ def test_a_terminal_gets_a_table(
     assert "\t" not in text
     assert world["rule"] in text or world["delivery"] in text
     assert len(lines) >= 2
+
+
+# -- colour -------------------------------------------------------------------------------------
+
+
+def test_a_terminal_gets_a_styled_table_by_default() -> None:
+    screen = on_a_terminal(["methods"])
+    assert "METHOD" in screen and "webhook" in screen
+    assert ESCAPE in screen
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"NO_COLOR": "1"}, id="NO_COLOR=1"),
+        pytest.param({"CLICOLOR": "0"}, id="CLICOLOR=0"),
+        pytest.param(
+            {"NO_COLOR": "1", "CLICOLOR_FORCE": "1"},
+            id="NO_COLOR wins over CLICOLOR_FORCE",
+        ),
+        pytest.param({"TERM": "dumb"}, id="TERM=dumb"),
+    ],
+)
+def test_colour_off_means_no_escape_codes_on_a_terminal(env: dict[str, str]) -> None:
+    screen = on_a_terminal(["methods"], **env)
+    assert "METHOD" in screen and "webhook" in screen  # still a table, with its header
+    assert ESCAPE not in screen
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"NO_COLOR": ""}, id="empty NO_COLOR"),
+        pytest.param({"CLICOLOR": "1"}, id="CLICOLOR=1"),
+        pytest.param({"TERM": "dumb", "CLICOLOR_FORCE": "1"}, id="forced"),
+    ],
+)
+def test_colour_wanted_means_escape_codes_on_a_terminal(env: dict[str, str]) -> None:
+    assert ESCAPE in on_a_terminal(["methods"], **env)
+
+
+@pytest.mark.parametrize("env", [{}, {"CLICOLOR_FORCE": "1"}], ids=["plain", "CLICOLOR_FORCE"])
+def test_a_pipe_gets_tab_separated_lines_without_a_header_or_escapes(env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [CONSOLE, "methods"],
+        env=terminal_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    assert [row[0] for row in rows] == list(METHODS)  # no header row
+    assert {len(row) for row in rows} == {3}
+    assert ESCAPE not in proc.stdout
+
+
+# -- a table on a terminal, as a person sees it -------------------------------------------------
+
+
+def test_a_terminal_shows_an_aligned_table_with_a_header_row(tmux: Tmux) -> None:
+    screen = tmux.screen(["methods"])
+    header = screen[0].split()
+    assert header == ["METHOD", "TITLE", "CONFIG"]
+    assert [line.split()[0] for line in screen[1:]] == list(METHODS)
+    # aligned: every row's title starts in the TITLE column
+    column = screen[0].index("TITLE")
+    assert all(line[column - 1] == " " and line[column] != " " for line in screen[1:])
+    assert not any("\t" in line for line in screen)
+
+
+# -- stdout is for results ----------------------------------------------------------------------
+
+
+def test_rule_add_prints_only_the_id_on_stdout_and_the_note_on_stderr(
+    cli: Cli, config_file: Path
+) -> None:
+    result = cli(*rule_add("webhook", "--url", "https://hooks.example.com/x"))
+    assert result.code == 0
+    assert UUID.fullmatch(result.out.rstrip("\n")) and result.out.count("\n") == 1
+    rule_id = result.out.strip()
+    assert result.err == f"quaynotify: added rule {rule_id}: repo_push on acme/web via webhook\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("rule", "disable", "{id}"), ("rule", "enable", "{id}"), ("rule", "reset", "{id}"),
+     ("config", "check"), ("rule", "remove", "{id}")],
+    ids=" ".join,
+)  # fmt: skip
+def test_commands_that_only_change_things_print_nothing_on_stdout(
+    cli: Cli, hook: str, args: tuple[str, ...]
+) -> None:
+    result = cli(*(a.format(id=hook) for a in args))
+    assert (result.code, result.out) == (0, "")
+    assert result.err.startswith("quaynotify: ") and result.err.count("\n") == 1
+
+
+def test_a_result_on_stdout_is_never_mixed_with_notes(cli: Cli, hook: str) -> None:
+    emitted = cli(*PUSH)
+    assert emitted.code == 0, emitted.err
+    (row,) = [line.split("\t") for line in emitted.out.splitlines()]
+    assert row[1:4] == [hook, "webhook", "succeeded"]
+    nothing = cli("emit", "repo_push", "--repo", "acme/other", "--set", 'updated_tags=["v1"]')
+    assert (nothing.code, nothing.out) == (0, "")
+    assert nothing.err == "quaynotify: no rule matches repo_push on acme/other: nothing sent\n"
+    as_json = cli("rule", "show", hook, "--json")
+    assert json.loads(as_json.out)["uuid"] == hook and as_json.err == ""
+
+
+# -- --json shapes of what emit, rule test and replay did -------------------------------------
+
+DELIVERY_KEYS = ["id", "event", "repository", "rule_id", "method", "status", "error",
+                 "performer", "created", "updated", "attempt_count", "attempts"]  # fmt: skip
+
+
+def test_emit_rule_test_and_replay_report_deliveries_in_one_shape(cli: Cli, hook: str) -> None:
+    emitted = json.loads(cli(*PUSH, "--json").out)
+    assert list(emitted) == ["event", "repository", "deliveries"]
+    assert (emitted["event"], emitted["repository"]) == ("repo_push", "acme/web")
+    tested = json.loads(cli("rule", "test", hook, "--json").out)
+    assert list(tested) == ["event", "repository", "deliveries"]
+    assert (tested["event"], tested["repository"]) == ("repo_push", "acme/web")
+    # A replay is of journaled deliveries, of any events and repositories: each delivery names
+    # its own, and the document claims none.
+    ids = [emitted["deliveries"][0]["id"], tested["deliveries"][0]["id"]]
+    replayed = json.loads(cli("replay", *ids, "--json").out)
+    assert list(replayed) == ["deliveries"]
+    assert [(d["id"], d["event"], d["repository"]) for d in replayed["deliveries"]] == [
+        (i, "repo_push", "acme/web") for i in ids
+    ]
+    nothing = cli("replay", "--failed", "--json")
+    assert (nothing.code, json.loads(nothing.out)) == (0, {"deliveries": []})
+    for document in (emitted, tested, replayed):
+        assert [list(d) for d in document["deliveries"]] == [DELIVERY_KEYS] * len(
+            document["deliveries"]
+        )
+
+
+# -- --quiet ------------------------------------------------------------------------------------
+
+QUIET_SUCCESSES = [
+    ("rule", "disable", "{id}"),
+    ("rule", "enable", "{id}"),
+    ("rule", "reset", "{id}"),
+    ("rule", "list"),
+    ("config", "check"),
+    PUSH,
+    ("emit", "repo_push", "--repo", "acme/other", "--set", 'updated_tags=["v1"]'),
+    ("emit", "repo_push", "--repo", "acme/none", "--set", "updated_tags=[]"),
+    ("replay", "--failed"),
+    ("inbox", "--user", "alice"),
+    ("log",),
+    ("events",),
+    ("rule", "remove", "{id}"),
+]
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_quiet_prints_nothing_on_stderr_when_all_goes_well(cli: Cli, hook: str, flag: str) -> None:
+    for args in QUIET_SUCCESSES:
+        result = cli(flag, *(a.format(id=hook) for a in args))
+        assert (result.code, result.err) == (0, ""), args
+    added = cli(flag, *rule_add("webhook", "--url", "https://hooks.example.com/y"))
+    assert (added.code, added.err) == (0, "")
+    assert UUID.fullmatch(added.out.strip())  # results still go to stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "names"),
+    [
+        (("rule", "show", "nope"), 2, "nope"),
+        (("emit", "no_such_event", "--repo", "acme/web"), 2, "no_such_event"),
+        (("emit", "build_failure", "--repo", "acme/web"), 2, "build_id"),  # a required field
+        (rule_add("carrier"), 2, "carrier"),
+        (rule_add("webhook"), 2, "Missing webhook URL"),
+        (("rule", "frobnicate"), 2, "frobnicate"),
+        (("--config", "{broken}", "rule", "list"), 3, "{broken}"),
+    ],
+)
+def test_quiet_still_prints_errors(
+    cli: Cli, hook: str, tmp_path: Path, args: tuple[str, ...], code: int, names: str
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[rule]\n")
+    assert names.format(broken=broken) in one_error(
+        cli("--quiet", *(a.format(broken=broken) for a in args)), code
+    )
 
 
 # -- --json, before or after the command ---------------------------------------------------------
@@ -253,18 +435,6 @@ def test_exit_0_1_for_deliveries(cli: Cli, world: dict[str, str], httpserver: HT
     assert cli(*PUSH).code == 1
 
 
-def test_quiet_keeps_results_and_errors_only(cli: Cli, config_file: Path) -> None:
-    config_file.write_text(CONFIG)
-    result = cli("--quiet", "rule", "add", "--repo", "acme/web", "--event", "repo_push",
-                 "--method", "webhook", "--url", "http://127.0.0.1:9/")  # fmt: skip
-    assert result.code == 0 and result.err == "" and UUID.fullmatch(result.out.strip())
-    none = cli("--quiet", "emit", "repo_push", "--repo", "acme/none", "--set", "updated_tags=[]")
-    assert (none.code, none.err) == (0, "")
-    assert "Missing webhook URL" in one_error(
-        cli("--quiet", "rule", "add", "--repo", "acme/web", "--event", "repo_push",
-            "--method", "webhook"), 2)  # fmt: skip
-
-
 @pytest.mark.parametrize("args", [(), ("rule",)], ids=["top", "rule"])
 def test_no_arguments_shows_readable_help(cli: Cli, args: tuple[str, ...]) -> None:
     result = cli(*args)
@@ -318,7 +488,7 @@ def test_debug_shows_the_traceback_of_an_internal_error() -> None:
     ("argv", "code"),
     [
         ([sys.executable, "-c", FAULTY, "--debug", "rule", "list"], 4),
-        ([QUAYNOTIFY, "--debug", "emit", "nope", "--repo", "acme/web"], 2),
+        ([CONSOLE, "--debug", "emit", "nope", "--repo", "acme/web"], 2),
     ],
     ids=["internal", "usage"],
 )
@@ -328,89 +498,7 @@ def test_debug_keeps_the_documented_exit_code(argv: list[str], code: int) -> Non
     assert proc.returncode == code
 
 
-# -- secrets and odd values ---------------------------------------------------------------------
-
-
-def test_secrets_in_a_webhook_url_are_masked_everywhere(
-    cli: Cli, config_file: Path, state_dir: Path, httpserver: HTTPServer
-) -> None:
-    config_file.write_text(CONFIG)
-    httpserver.expect_request("/hook").respond_with_data("", status=500)
-    url = httpserver.url_for("/hook?token=t0ken-value").replace("://", "://bob:pa55word@")
-    added = cli("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method",
-                "webhook", "--url", url)  # fmt: skip
-    assert added.code == 0, added.err
-    rule_id = added.out.strip()
-    emitted = cli(*PUSH)
-    assert emitted.code == 1
-    assert len(httpserver.log) == 1  # really sent, with the secrets
-    (delivery,) = json.loads(cli("log", "--json").out)
-    outputs = [
-        added,
-        emitted,
-        cli(*PUSH, "--dry-run"),
-        cli(*PUSH, "--dry-run", "--json"),
-        cli("rule", "list"),
-        cli("rule", "list", "--json"),
-        cli("rule", "show", rule_id),
-        cli("log"),
-        cli("log", "show", delivery["id"]),
-        cli("log", "show", delivery["id"], "--json"),
-    ]
-    for result in outputs:
-        for secret in ("t0ken-value", "pa55word"):
-            assert secret not in result.out and secret not in result.err
-    assert "bob:********@" in emitted.err
-    journal = b"".join(p.read_bytes() for p in state_dir.iterdir() if p.is_file())
-    assert b"t0ken-value" not in journal and b"pa55word" not in journal
-    shown = json.loads(cli("--show-secrets", "rule", "show", rule_id, "--json").out)
-    assert shown["config"]["url"] == url
-
-
-@pytest.mark.parametrize(
-    ("method", "options"),
-    [
-        ("hipchat", ("--room-id", "7", "--notification-token", "env:HIPCHAT_TOKEN")),
-        ("flowdock", ("--flow-api-token", "env:FLOWDOCK_TOKEN")),
-    ],
-)
-def test_a_password_in_an_api_url_is_masked_wherever_the_rule_is_shown(
-    cli: Cli, config_file: Path, method: str, options: tuple[str, ...]
-) -> None:
-    config_file.write_text(CONFIG)
-    url = "https://svc:pa55word@chat.example.com:8443/base"
-    added = cli("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", method,
-                *options, "--api-url", url, "--json")  # fmt: skip
-    assert added.code == 0, added.err
-    rule_id = json.loads(added.out)["uuid"]
-    outputs = [
-        added,
-        cli("rule", "list", "--json"),
-        cli("rule", "show", rule_id),
-        cli("rule", "show", rule_id, "--json"),
-    ]
-    for result in outputs:
-        assert result.code == 0, result.err
-        assert "pa55word" not in result.out + result.err
-        assert "https://svc:********@chat.example.com:8443/base" in result.out
-    shown = json.loads(cli("--show-secrets", "rule", "list", "--json").out)
-    assert [r["config"]["api_url"] for r in shown] == [url]
-
-
-def test_a_url_that_cannot_be_parsed_is_masked_whole_and_a_template_is_left_alone(
-    cli: Cli, config_file: Path
-) -> None:
-    # Written by hand: `rule add` refuses the first URL, but `rule show` must not leak it.
-    config_file.write_text(
-        CONFIG + '[[rule]]\nid = "a"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        'method = "hipchat"\nconfig = { room_id = "1", notification_token = "env:T", '
-        'api_url = "http://svc:pa55word@[bad/x" }\n\n[[rule]]\nid = "b"\n'
-        'repository = "acme/web"\nevent = "repo_push"\nmethod = "webhook"\n'
-        'config = { url = "http://h.example/", template = \'{"l": "https://x.example/?a=b"}\' }\n'
-    )
-    (bad, templated) = json.loads(cli("rule", "list", "--json").out)
-    assert bad["config"]["api_url"] == "********"
-    assert templated["config"]["template"] == '{"l": "https://x.example/?a=b"}'
+# -- odd values ---------------------------------------------------------------------------------
 
 
 def test_tabs_and_newlines_in_values_keep_the_tsv_columns(cli: Cli, config_file: Path) -> None:
@@ -440,3 +528,56 @@ def test_emit_prints_one_tsv_row_per_delivery(cli: Cli, world: dict[str, str]) -
     delivery, rule, method, status, attempts, detail = line.split("\t")
     assert UUID.fullmatch(delivery) and rule == world["rule"]
     assert (method, status, attempts, detail) == ("webhook", "succeeded", "1", "200 OK")
+
+
+# -- every --help has an example ----------------------------------------------------------------
+
+
+def test_the_tree_is_walked() -> None:
+    paths = command_paths()
+    assert {(), ("emit",), ("rule",), ("rule", "add"), ("log", "show"), ("config", "path")} <= set(
+        paths
+    )
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "quaynotify")
+def test_every_help_shows_an_example(cli: Cli, path: tuple[str, ...]) -> None:
+    result = cli(*path, "--help")
+    assert (result.code, result.err) == (0, "")
+    assert "Example:" in result.out, f"`quaynotify {' '.join(path)} --help` has no example"
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+
+def _events_file(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / f"events-{count}.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "event": "repo_push",
+                    "repository": "acme/web",
+                    "data": {"updated_tags": [f"v{i}"]},
+                }
+            )
+            + "\n"
+            for i in range(count)
+        )
+    )
+    return path
+
+
+def test_a_stream_shows_a_progress_bar_on_a_terminal_for_more_than_a_handful(
+    cli: Cli, hook: str, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    screen = on_a_terminal(["emit", "--from", str(_events_file(tmp_path, 12))])
+    assert "emitting" in screen and "/12" in screen
+    assert len(httpserver.log) == 12
+
+    few = on_a_terminal(["emit", "--from", str(_events_file(tmp_path, 3))])
+    assert "emitting" not in few, "a handful finishes before a bar is worth drawing"
+
+    piped = cli("emit", "--from", str(_events_file(tmp_path, 12)))
+    assert piped.code == 0, piped.err
+    assert "emitting" not in piped.err and ESCAPE not in piped.err

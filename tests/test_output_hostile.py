@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
+from helpers.configs import add_rule, webhook_toml, write_config
+from helpers.receivers import Answering
+from helpers.terminal import Tmux, on_a_terminal
 from pytest_httpserver import HTTPServer
-from receivers import Answering
-from terminal import Tmux, on_a_terminal
 from werkzeug import Response
 
 from quaynotify.cli.emit import report
@@ -22,8 +24,6 @@ from quaynotify.delivery.plan import Outcome
 from quaynotify.output import Output
 from quaynotify.store import open_store
 from quaynotify.store.journal import Attempt, DeliveryRecord
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 CONFIG = "[delivery]\nbackoff = 0\nmax_attempts = 1\n"
 # Each hostile string, and how it must be shown: the raw string literal is its visible form.
@@ -55,10 +55,7 @@ def hostile(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Iterator[dic
     with Answering(REDIRECT) as redirecting:
 
         def add(title: str, method: str, *options: str) -> str:
-            added = cli("rule", "add", "--repo", "acme/web", "--event", "repo_push",
-                        "--method", method, "--title", title, *options)  # fmt: skip
-            assert added.code == 0, added.err
-            return str(added.out.strip())
+            return add_rule(cli, method, "--title", title, *options)
 
         bell = add(CONTROLS, "quay_notification", "--target", "user:alice")
         marked = add(MARKUP, "webhook", "--url", httpserver.url_for("/ok"))
@@ -179,10 +176,7 @@ def test_bidirectional_controls_cannot_reorder_what_a_line_shows(
     cli: Cli, config_file: Path
 ) -> None:
     title = "invoice\u202egpj.exe\u2066x\u2069"  # shows as "invoiceexe.jpg..." when raw
-    config_file.write_text(
-        f'[[rule]]\nid = "b"\nrepository = "acme/web"\nevent = "repo_push"\n'
-        f'method = "webhook"\ntitle = "{title}"\nconfig = {{ url = "http://127.0.0.1:9/" }}\n'
-    )
+    write_config(config_file, webhook_toml("http://127.0.0.1:9/", id="b", title=title))
     (row,) = cli("rule", "list").lines
     assert row.split("\t")[5] == r"invoice\u202egpj.exe\u2066x\u2069"
     shown = cli("rule", "list", "--json").out

@@ -1,5 +1,5 @@
-"""Messages for every event against Quay's templates (reference 1.3, 1.6, 2.6 and 7), with the
-values escaped as DESIGN.md asks, and Quay's slackify."""
+"""Messages for every event against Quay's templates, with every value escaped for the format
+it lands in (HTML, Slack mrkdwn, plain text), and Quay's slackify."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import pytest
+from helpers.quay_samples import BUILDS, MIRRORS
 
 from quaynotify.catalogue.data import build_event_data, sample_event_data
 from quaynotify.catalogue.events import EVENTS, get_event
@@ -24,8 +25,6 @@ REPO_TEXT = f"acme/web ({APP}/repository/acme/web)"
 BUILD_LINK = f'<a href="{APP}/repository/acme/web/build/fake-build-id">Build fake-bu</a>'
 BUILD_TEXT = f"Build fake-bu ({APP}/repository/acme/web/build/fake-build-id)"
 COMMIT = "42d4a62c53350993ea41069e9f2cfdefb0df097d"
-BUILDS = ("build_queued", "build_start", "build_success", "build_failure", "build_cancelled")
-MIRRORS = ("repo_mirror_sync_started", "repo_mirror_sync_success", "repo_mirror_sync_failed")
 # Markup a plain-text message must never contain: a tag, or an entity.
 MARKUP = re.compile(r"<[a-zA-Z/!]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 

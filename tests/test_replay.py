@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import Cli
+from helpers.configs import add_webhook
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-
-from tests.conftest import Cli
 
 PUSH = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]')
 
@@ -42,14 +42,6 @@ def switch(httpserver: HTTPServer) -> Switch:
     return handler
 
 
-def add_rule(cli: Cli, url: str, repo: str = "acme/web") -> str:
-    result = cli(
-        "rule", "add", "--repo", repo, "--event", "repo_push", "--method", "webhook", "--url", url
-    )
-    assert result.code == 0, result.err
-    return result.out.strip()
-
-
 def journal(cli: Cli, *args: str) -> list[dict[str, object]]:
     result = cli("log", "--json", *args)
     assert result.code == 0, result.err
@@ -59,7 +51,7 @@ def journal(cli: Cli, *args: str) -> list[dict[str, object]]:
 def test_replay_failed_after_the_receiver_recovers(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     assert cli(*PUSH).code == 1
     [failed] = journal(cli, "--failed")
     switch.up = True
@@ -78,7 +70,7 @@ def test_replay_by_id_prefix_uses_the_rules_current_config(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
     """The rule now points somewhere else: the replay goes there, not to the old URL."""
-    rule_id = add_rule(cli, "http://127.0.0.1:9/unreachable")
+    rule_id = add_webhook(cli, "http://127.0.0.1:9/unreachable")
     assert cli(*PUSH, "--max-attempts", "1").code == 1
     [failed] = journal(cli)
     text = fast.read_text().replace("http://127.0.0.1:9/unreachable", httpserver.url_for("/hook"))
@@ -93,7 +85,7 @@ def test_replay_by_id_prefix_uses_the_rules_current_config(
 def test_replay_dry_run_sends_nothing(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     cli(*PUSH, "--max-attempts", "1")
     switch.ids.clear()
     result = cli("replay", "--failed", "--dry-run", "--json")
@@ -106,7 +98,7 @@ def test_replay_dry_run_sends_nothing(
 def test_replay_of_a_removed_rule_is_reported(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    rule_id = add_rule(cli, httpserver.url_for("/hook"))
+    rule_id = add_webhook(cli, httpserver.url_for("/hook"))
     cli(*PUSH, "--max-attempts", "1")
     assert cli("rule", "remove", rule_id).code == 0
     result = cli("replay", "--failed")
@@ -117,8 +109,8 @@ def test_replay_of_a_removed_rule_is_reported(
 def test_replay_failed_filters_by_rule_and_since(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    first = add_rule(cli, httpserver.url_for("/hook"))
-    add_rule(cli, httpserver.url_for("/hook"))
+    first = add_webhook(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     cli(*PUSH, "--max-attempts", "1")
     switch.up = True
     switch.ids.clear()
@@ -152,7 +144,7 @@ def test_replay_from_a_file_says_emit_from_sends_it_and_sends_nothing(
     """`replay --from` used to emit a stream: it now names the command that does, quoted for
     the shell, and sends nothing, whatever else the command line says."""
     switch.up = True
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     stream = tmp_path / "my events.jsonl"
     stream.write_text(json.dumps({"event": "repo_push", "repository": "acme/web",
                                   "data": {"updated_tags": ["v1"]}}) + "\n")  # fmt: skip
@@ -173,8 +165,8 @@ def test_emit_from_a_stream_emits_each_event(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
     switch.up = True
-    add_rule(cli, httpserver.url_for("/hook"))
-    add_rule(cli, httpserver.url_for("/hook"), repo="acme/api")
+    add_webhook(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"), repo="acme/api")
     stream = "\n".join(
         [
             "# a comment, then a blank line",
@@ -249,7 +241,7 @@ def test_emit_without_from_needs_an_event_and_a_repository(
 def test_a_bad_stream_line_sends_nothing(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch, line: str, message: str
 ) -> None:
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     good = json.dumps({"event": "repo_push", "repository": "acme/web",
                        "data": {"updated_tags": ["v1"]}})  # fmt: skip
     result = cli("emit", "--from", "-", stdin=f"{good}\n{line}\n")
@@ -264,7 +256,7 @@ def test_a_bad_stream_line_sends_nothing(
 def test_breaker_disables_after_consecutive_failures_and_reset_enables(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    rule_id = add_rule(cli, httpserver.url_for("/hook"))
+    rule_id = add_webhook(cli, httpserver.url_for("/hook"))
     for _ in range(2):
         assert cli(*PUSH, "--max-attempts", "1").code == 1
     third = cli(*PUSH, "--max-attempts", "1")
@@ -293,7 +285,7 @@ def test_breaker_disables_after_consecutive_failures_and_reset_enables(
 def test_a_success_resets_the_consecutive_count(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     for up in (False, False, True, False, False):
         switch.up = up
         cli(*PUSH, "--max-attempts", "1")
@@ -304,7 +296,7 @@ def test_a_success_resets_the_consecutive_count(
 def test_successful_rule_test_re_enables_a_disabled_rule(
     cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
-    rule_id = add_rule(cli, httpserver.url_for("/hook"))
+    rule_id = add_webhook(cli, httpserver.url_for("/hook"))
     for _ in range(3):
         cli(*PUSH, "--max-attempts", "1")
     switch.up = True
@@ -317,7 +309,7 @@ def test_disable_after_zero_never_disables(
     cli: Cli, config_file: Path, httpserver: HTTPServer, switch: Switch
 ) -> None:
     config_file.write_text("[delivery]\nbackoff = 0\ndisable_after = 0\n")
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     for _ in range(4):
         cli(*PUSH, "--max-attempts", "1")
     assert len(switch.ids) == 4
@@ -331,7 +323,7 @@ def test_old_deliveries_are_pruned(
 ) -> None:
     config_file.write_text("[delivery]\nbackoff = 0\n[journal]\nkeep_days = 7\n")
     switch.up = True
-    add_rule(cli, httpserver.url_for("/hook"))
+    add_webhook(cli, httpserver.url_for("/hook"))
     cli(*PUSH)
     [old] = journal(cli)
     with sqlite3.connect(state_dir / "state.db") as db:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
+from helpers.configs import NOWHERE, add_webhook
 from pytest_httpserver import HTTPServer
 
 from quaynotify.config.settings import DeliverySettings
@@ -19,8 +21,6 @@ from quaynotify.delivery.retry import Clock, RetryPolicy, attempt_with_retries
 from quaynotify.errors import DeliveryError
 from quaynotify.methods.base import Sent
 from quaynotify.store.journal import Attempt
-
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
 
 EPOCH = 1_700_000_000.0
 
@@ -265,12 +265,7 @@ EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]
 def rule(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Callable[..., str]:
     def add(settings: str = FAST) -> str:
         config_file.write_text(settings)
-        result = cli(
-            "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
-            "--url", httpserver.url_for("/hook"),
-        )  # fmt: skip
-        assert result.code == 0, result.err
-        return str(result.out.strip())
+        return add_webhook(cli, httpserver.url_for("/hook"))
 
     return add
 
@@ -391,10 +386,7 @@ def test_a_redirect_is_a_failure_naming_the_location_and_is_not_followed(
 
 def test_a_dead_endpoint_is_retried_and_fails(cli: Cli, config_file: Path) -> None:
     config_file.write_text(FAST)
-    # port 9 (discard) on the loopback: nothing listens there
-    url = "http://127.0.0.1:9/hook"
-    assert cli("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method",
-               "webhook", "--url", url).code == 0  # fmt: skip
+    add_webhook(cli, NOWHERE)
     result = cli(*EMIT)
     assert result.code == 1
     (logged,) = json.loads(cli("log", "--json").out)
@@ -407,8 +399,7 @@ def test_one_failing_rule_does_not_stop_the_others(
 ) -> None:
     config_file.write_text(FAST)
     for path in ("/ok", "/broken"):
-        assert cli("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method",
-                   "webhook", "--url", httpserver.url_for(path)).code == 0  # fmt: skip
+        add_webhook(cli, httpserver.url_for(path))
     httpserver.expect_request("/ok").respond_with_data("ok")
     httpserver.expect_request("/broken").respond_with_data("", status=500)
     result = cli(*EMIT)

@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import tomllib
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
+from helpers.configs import NOWHERE, add_webhook, webhook_toml
 from pytest_httpserver import HTTPServer
 
-Cli = Callable[..., Any]  # the `cli` fixture of conftest.py
-
 ADD = ("rule", "add", "--repo", "acme/web", "--method", "webhook")
-URL = "http://127.0.0.1:9/hook"
+URL = NOWHERE
 VIEW_KEYS = [
     "uuid",
     "title",
@@ -28,12 +27,6 @@ VIEW_KEYS = [
     "repository",
     "enabled",
 ]
-
-
-def add(cli: Cli, event: str = "repo_push", *extra: str, url: str = URL) -> str:
-    result = cli(*ADD, "--event", event, "--url", url, *extra)
-    assert result.code == 0, result.err
-    return str(result.out.strip())
 
 
 def stored(config_file: Path) -> list[dict[str, Any]]:
@@ -72,17 +65,17 @@ def test_add_prints_a_new_uuid_and_writes_the_rule(cli: Cli, config_file: Path) 
 
 
 def test_each_rule_gets_its_own_id(cli: Cli, config_file: Path) -> None:
-    ids = {add(cli) for _ in range(3)}
+    ids = {add_webhook(cli, URL) for _ in range(3)}
     assert len(ids) == 3
     assert {r["id"] for r in stored(config_file)} == ids
 
 
 def test_add_stores_the_template_as_given(cli: Cli, config_file: Path, tmp_path: Path) -> None:
     template = '{"hello": "${updated_tags[*]}", "repo": "${repository}"}'
-    add(cli, "repo_push", "--template", template)
+    add_webhook(cli, URL, "--template", template)
     source = tmp_path / "body.json"
     source.write_text(template)
-    add(cli, "repo_push", "--template", f"@{source}")
+    add_webhook(cli, URL, "--template", f"@{source}")
     assert [r["config"] for r in stored(config_file)] == 2 * [{"url": URL, "template": template}]
 
 
@@ -103,7 +96,7 @@ def test_add_stores_the_template_as_given(cli: Cli, config_file: Path, tmp_path:
 def test_add_stores_the_event_config_as_quay_does(
     cli: Cli, config_file: Path, event: str, options: tuple[str, ...], event_config: dict[str, Any]
 ) -> None:
-    rule_id = add(cli, event, *options)
+    rule_id = add_webhook(cli, URL, *options, event=event)
     (rule,) = stored(config_file)
     assert rule.get("event_config", {}) == event_config
     shown = json.loads(cli("rule", "show", rule_id, "--json").out)
@@ -207,8 +200,8 @@ def test_add_refuses_an_unknown_method(cli: Cli, config_file: Path) -> None:
 
 
 def test_list_is_tab_separated_in_file_order(cli: Cli) -> None:
-    first = add(cli, "repo_push", "--title", "Pushes")
-    second = add(cli, "build_failure", "--ref-regex", "refs/heads/main")
+    first = add_webhook(cli, URL, "--title", "Pushes")
+    second = add_webhook(cli, URL, "--ref-regex", "refs/heads/main", event="build_failure")
     result = cli("rule", "list")
     assert result.code == 0
     assert result.lines == [
@@ -228,8 +221,8 @@ def test_list_is_tab_separated_in_file_order(cli: Cli) -> None:
     ],
 )
 def test_list_filters(cli: Cli, options: tuple[str, ...], expected: list[str]) -> None:
-    add(cli, "repo_push", "--title", "web-push")
-    add(cli, "build_start", "--title", "web-build")
+    add_webhook(cli, URL, "--title", "web-push")
+    add_webhook(cli, URL, "--title", "web-build", event="build_start")
     result = cli(
         *ADD[:2],
         "--repo",
@@ -250,8 +243,8 @@ def test_list_filters(cli: Cli, options: tuple[str, ...], expected: list[str]) -
 
 @pytest.mark.parametrize("where", ["after", "before"])
 def test_list_json_is_quays_notification_view(cli: Cli, where: str) -> None:
-    push = add(cli, "repo_push", "--title", "Pushes", "--template", '{"t": "${updated_tags}"}')
-    vuln = add(cli, "vulnerability_found", "--level", "High")
+    push = add_webhook(cli, URL, "--title", "Pushes", "--template", '{"t": "${updated_tags}"}')
+    vuln = add_webhook(cli, URL, "--level", "High", event="vulnerability_found")
     assert cli("rule", "disable", vuln[:8]).code == 0
     args = ("rule", "list", "--json") if where == "after" else ("--json", "rule", "list")
     result = cli(*args)
@@ -291,7 +284,7 @@ def test_list_json_of_no_rules_is_an_empty_list(cli: Cli) -> None:
 
 def test_list_counts_failures_from_the_journal(cli: Cli, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook").respond_with_data("no", status=500)
-    rule_id = add(cli, url=httpserver.url_for("/hook"))
+    rule_id = add_webhook(cli, httpserver.url_for("/hook"))
     emit = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
     assert cli(*emit, "--max-attempts", "1").code == 1
     (view,) = json.loads(cli("rule", "list", "--json").out)
@@ -299,7 +292,9 @@ def test_list_counts_failures_from_the_journal(cli: Cli, httpserver: HTTPServer)
 
 
 def test_show_by_prefix(cli: Cli) -> None:
-    rule_id = add(cli, "build_failure", "--ref-regex", "refs/heads/main", "--title", "Broken")
+    rule_id = add_webhook(
+        cli, URL, "--ref-regex", "refs/heads/main", "--title", "Broken", event="build_failure"
+    )
     for given in (rule_id, rule_id[:8], rule_id[:1], rule_id.upper()[:8]):
         result = cli("rule", "show", given, "--json")
         assert result.code == 0, (given, result.err)
@@ -315,21 +310,8 @@ def test_show_by_prefix(cli: Cli) -> None:
 
 # -- ids: prefixes, ambiguity -------------------------------------------------------------------
 
-TWINS = """\
-[[rule]]
-id = "abcd1111-0000-4000-8000-000000000001"
-repository = "acme/web"
-event = "repo_push"
-method = "webhook"
-config = { url = "http://127.0.0.1:9/1" }
-
-[[rule]]
-id = "abcd2222-0000-4000-8000-000000000002"
-repository = "acme/web"
-event = "repo_push"
-method = "webhook"
-config = { url = "http://127.0.0.1:9/2" }
-"""
+TWINS = webhook_toml("http://127.0.0.1:9/1", id="abcd1111-0000-4000-8000-000000000001")
+TWINS += webhook_toml("http://127.0.0.1:9/2", id="abcd2222-0000-4000-8000-000000000002")
 
 
 @pytest.mark.parametrize(
@@ -361,7 +343,7 @@ def test_a_unique_prefix_is_enough(cli: Cli, config_file: Path) -> None:
 
 
 def test_remove_several_rules_at_once(cli: Cli, config_file: Path) -> None:
-    ids = [add(cli) for _ in range(3)]
+    ids = [add_webhook(cli, URL) for _ in range(3)]
     result = cli("rule", "remove", ids[0][:8], ids[2])
     assert result.code == 0, result.err
     assert [r["id"] for r in stored(config_file)] == [ids[1]]
@@ -369,7 +351,7 @@ def test_remove_several_rules_at_once(cli: Cli, config_file: Path) -> None:
 
 
 def test_remove_is_all_or_nothing(cli: Cli, config_file: Path) -> None:
-    ids = [add(cli) for _ in range(2)]
+    ids = [add_webhook(cli, URL) for _ in range(2)]
     before = config_file.read_bytes()
     result = cli("rule", "remove", ids[0], "ffffffff")
     assert result.code == 2
@@ -378,7 +360,7 @@ def test_remove_is_all_or_nothing(cli: Cli, config_file: Path) -> None:
 
 
 def test_remove_the_last_rule_leaves_a_valid_config(cli: Cli, config_file: Path) -> None:
-    rule_id = add(cli)
+    rule_id = add_webhook(cli, URL)
     assert cli("rule", "remove", rule_id).code == 0
     assert "rule" not in tomllib.loads(config_file.read_text())
     assert cli("rule", "list").out == ""
@@ -386,7 +368,7 @@ def test_remove_the_last_rule_leaves_a_valid_config(cli: Cli, config_file: Path)
 
 def test_disable_and_enable(cli: Cli, config_file: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
-    rule_id = add(cli, url=httpserver.url_for("/hook"))
+    rule_id = add_webhook(cli, httpserver.url_for("/hook"))
     emit = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
 
     assert cli("rule", "disable", rule_id[:8]).code == 0
@@ -404,7 +386,7 @@ def test_disable_and_enable(cli: Cli, config_file: Path, httpserver: HTTPServer)
 
 
 def test_disable_twice_is_harmless(cli: Cli, config_file: Path) -> None:
-    rule_id = add(cli)
+    rule_id = add_webhook(cli, URL)
     assert cli("rule", "disable", rule_id).code == 0
     once = config_file.read_text()
     result = cli("rule", "disable", rule_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import Cli
 from pytest_httpserver import HTTPServer
 
 from quaynotify.config.load import load
@@ -25,7 +26,6 @@ from quaynotify.methods.quay_notification import DIRECTORY, Directory
 from quaynotify.methods.smtp import SMTP, SmtpSettings
 from quaynotify.methods.tables import MethodSettings, Table
 from quaynotify.methods.webhook import WEBHOOK, WebhookSettings
-from tests.conftest import Cli
 
 SETTINGS = """\
 [server]

@@ -11,15 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import CONSOLE, Cli
 
 import quaynotify
-from tests.conftest import Cli
 
 PYTHON = sys.executable
-CONSOLE_SCRIPT = str(Path(sys.executable).parent / "quaynotify")
 ENTRY_POINTS = {
     "python -m quaynotify": [PYTHON, "-m", "quaynotify"],
-    "console script": [CONSOLE_SCRIPT],
+    "console script": [CONSOLE],
 }
 FORBIDDEN = {"httpx", "httpcore", "ssl", "_ssl", "jinja2", "pydantic", "pydantic_core"}
 # Typer, and what Typer itself imports whatever the command (its completion support and its
@@ -73,11 +72,11 @@ def test_rule_list_with_a_journal_does_not_import_heavy_modules(
     rules: Path, state_dir: Path
 ) -> None:
     reset = subprocess.run(
-        [CONSOLE_SCRIPT, "rule", "reset", "1111"], capture_output=True, text=True, timeout=60
+        [CONSOLE, "rule", "reset", "1111"], capture_output=True, text=True, timeout=60
     )
     assert reset.returncode == 0, reset.stderr
     assert (state_dir / "state.db").exists()
-    proc, modules = loaded_by([CONSOLE_SCRIPT, "rule", "list"])
+    proc, modules = loaded_by([CONSOLE, "rule", "list"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert modules & FORBIDDEN == set()
 
@@ -103,7 +102,7 @@ sys.exit(code)
 """
 RUN_AS = {
     "python -m quaynotify": ["module", "quaynotify"],
-    "console script": ["path", CONSOLE_SCRIPT],
+    "console script": ["path", CONSOLE],
 }
 
 
@@ -140,7 +139,7 @@ def test_version_anywhere_in_the_root_options_prints_the_same_line() -> None:
     """`--version` alone is answered before Typer loads; among other options Click answers it
     (the root's eager option): both print the one line."""
     for argv in (["--version"], ["--debug", "--version"], ["--quiet", "--version", "--json"]):
-        proc = subprocess.run([CONSOLE_SCRIPT, *argv], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([CONSOLE, *argv], capture_output=True, text=True, timeout=60)
         assert (proc.returncode, proc.stdout, proc.stderr) == (
             0,
             f"quaynotify {quaynotify.__version__}\n",
@@ -212,7 +211,7 @@ def test_help_and_completion_see_every_command(cli: Cli) -> None:
         "COMP_CWORD": "1",
     }
     proc = subprocess.run(
-        [CONSOLE_SCRIPT], capture_output=True, text=True, timeout=60, env={**os.environ, **asking}
+        [CONSOLE], capture_output=True, text=True, timeout=60, env={**os.environ, **asking}
     )
     assert proc.stdout.split() == list(COMMANDS), proc.stderr
 

@@ -16,7 +16,7 @@ import pytest
 from quaynotify.errors import DeliveryError
 from quaynotify.methods import trust
 from quaynotify.methods.base import SendContext
-from tests.test_email import Server, ca, method_for, notification, smtp_server  # noqa: F401
+from tests.test_email import Server, method_for, notification, smtp_server  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import pytest
 import trustme
+from helpers.cli import Cli
+from helpers.configs import add_webhook, rule_add, webhook_toml, write_config
+from helpers.terminal import on_a_terminal
+from helpers.tools import need
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
-
-from tests.conftest import Cli
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture
@@ -63,25 +60,18 @@ def mtls_server(ca: trustme.CA) -> Iterator[HTTPServer]:
         yield server
 
 
-def _config(path: Path, table: str) -> None:
-    path.write_text(table)
-
-
-def _rule(cli: Cli, url: str, *extra: str) -> str:
-    result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push",
-        "--method", "webhook", "--url", url, *extra,
-    )  # fmt: skip
-    assert result.code == 0, result.err
-    return result.out.strip()
-
-
 def _emit(cli: Cli) -> tuple[int, str]:
     result = cli(
         "emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]',
         "--max-attempts", "1",
     )  # fmt: skip
     return result.code, result.err
+
+
+def deliver(cli: Cli, url: str) -> tuple[int, str]:
+    """Add a webhook rule to `url` and emit once: the exit code and stderr."""
+    add_webhook(cli, url)
+    return _emit(cli)
 
 
 def test_client_certificate_from_webhook_table_is_presented(
@@ -94,15 +84,14 @@ def test_client_certificate_from_webhook_table_is_presented(
         return Response("", status=200)
 
     mtls_server.expect_request("/hook", method="POST").respond_with_handler(handler)
-    _config(
+    write_config(
         config_file,
         "[webhook]\n"
         f'ca_bundle = "{tls_files["ca"]}"\n'
         f'client_cert = "{tls_files["cert"]}"\n'
         f'client_key = "{tls_files["key"]}"\n',
     )
-    _rule(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 0, err
     assert seen and seen[0]["updated_tags"] == ["latest"]
 
@@ -111,8 +100,8 @@ def test_per_rule_client_certificate_overrides_the_table(
     cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path]
 ) -> None:
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
-    _rule(
+    write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    add_webhook(
         cli, mtls_server.url_for("/hook"),
         "--client-cert", str(tls_files["cert"]), "--client-key", str(tls_files["key"]),
     )  # fmt: skip
@@ -125,9 +114,8 @@ def test_without_client_certificate_the_handshake_fails(
     cli: Cli, config_file: Path, mtls_server: HTTPServer, tls_files: dict[str, Path]
 ) -> None:
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
-    _rule(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 1
     assert "failed after 1 attempt" in err
     assert len(mtls_server.log) == 0
@@ -138,12 +126,11 @@ def test_tls_is_verified_against_public_cas_by_default(
 ) -> None:
     """A server certificate from a private CA is refused unless that CA is configured."""
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _config(
+    write_config(
         config_file,
         f'[webhook]\nclient_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n',
     )
-    _rule(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 1
     assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
     assert len(mtls_server.log) == 0
@@ -166,12 +153,9 @@ def test_tls_is_verified_against_public_cas_by_default(
 def test_bad_tls_settings_are_refused_when_the_rule_is_added(
     cli: Cli, config_file: Path, table: str, message: str
 ) -> None:
-    _config(config_file, table)
+    write_config(config_file, table)
     before = config_file.read_bytes()
-    result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push",
-        "--method", "webhook", "--url", "https://hooks.example.com/x",
-    )  # fmt: skip
+    result = cli(*rule_add("webhook", "--url", "https://hooks.example.com/x"))
     assert result.code == 2
     assert message in result.err
     assert len(result.err.splitlines()) == 1
@@ -188,8 +172,7 @@ def test_default_tls_trusts_only_public_cas(cli: Cli, tls_server: HTTPServer) ->
     """With no TLS settings the CA bundle is loaded at the first handshake (not when the
     client is made); a private CA's certificate is refused, and nothing is received."""
     tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _rule(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 1
     assert "CERTIFICATE_VERIFY_FAILED" in err or "certificate verify failed" in err
     assert len(tls_server.log) == 0
@@ -200,8 +183,7 @@ def test_default_tls_honours_ssl_cert_file(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
     tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _rule(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 0, err
     assert len(tls_server.log) == 1
 
@@ -212,8 +194,7 @@ def test_default_tls_checks_the_host_name(
     with https_server(ca, "elsewhere.example") as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
         server.expect_request("/hook", method="POST").respond_with_data("ok")
-        _rule(cli, server.url_for("/hook"))
-        code, err = _emit(cli)
+        code, err = deliver(cli, server.url_for("/hook"))
         assert code == 1
         assert "match" in err or "mismatch" in err
         assert len(server.log) == 0
@@ -230,12 +211,11 @@ def test_a_client_certificate_does_not_change_what_is_trusted(
     without one (it used to be replaced by certifi's bundle)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _config(
+    write_config(
         config_file,
         f'[webhook]\nclient_cert = "{tls_files["cert"]}"\nclient_key = "{tls_files["key"]}"\n',
     )
-    _rule(cli, mtls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, mtls_server.url_for("/hook"))
     assert code == 0, err
     assert len(mtls_server.log) == 1
 
@@ -255,14 +235,12 @@ def test_ca_bundle_comes_before_ssl_cert_file(
     with https_server(ca, client_cert=client_cert) as server:
         server.expect_request("/hook", method="POST").respond_with_data("ok")
         monkeypatch.setenv("SSL_CERT_FILE", str(other))
-        _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n{cert}')
-        _rule(cli, server.url_for("/hook"))
-        code, err = _emit(cli)
+        write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n{cert}')
+        code, err = deliver(cli, server.url_for("/hook"))
         assert code == 0, err
         monkeypatch.setenv("SSL_CERT_FILE", str(tls_files["ca"]))
-        _config(config_file, f'[webhook]\nca_bundle = "{other}"\n{cert}')
-        _rule(cli, server.url_for("/hook"))
-        code, err = _emit(cli)
+        write_config(config_file, f'[webhook]\nca_bundle = "{other}"\n{cert}')
+        code, err = deliver(cli, server.url_for("/hook"))
         assert code == 1
         assert "certificate verify failed" in err
         assert len(server.log) == 1
@@ -272,11 +250,9 @@ def test_ssl_cert_dir_is_honoured(
     cli: Cli, tls_server: HTTPServer, ca: trustme.CA, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    import shutil
     import subprocess
 
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to name the hashed certificate")
+    need("openssl")  # names the hashed certificate
     directory = tmp_path / "certs"
     directory.mkdir()
     ca.cert_pem.write_to_path(str(directory / "ca.pem"))
@@ -288,8 +264,7 @@ def test_ssl_cert_dir_is_honoured(
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.setenv("SSL_CERT_DIR", str(directory))
     tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _rule(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 0, err
 
 
@@ -298,8 +273,7 @@ def test_an_unusable_ssl_cert_file_is_named(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    _rule(cli, tls_server.url_for("/hook"))
-    code, err = _emit(cli)
+    code, err = deliver(cli, tls_server.url_for("/hook"))
     assert code == 1
     assert "cannot load SSL_CERT_FILE /nonexistent/ca.pem: No such file or directory" in err
     assert len(tls_server.log) == 0
@@ -343,8 +317,8 @@ def test_an_encrypted_key_with_its_pass_phrase_is_presented(
         "file": f"file:{secret_file}",
     }
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
-    rule_id = _rule(
+    write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    rule_id = add_webhook(
         cli, mtls_server.url_for("/hook"), "--client-cert", str(tls_files["cert"]),
         "--client-key", str(encrypted_key), "--client-key-password", reference[how],
     )  # fmt: skip
@@ -363,12 +337,12 @@ def test_the_table_takes_a_pass_phrase_too(
 ) -> None:  # fmt: skip
     monkeypatch.setenv("CLIENT_KEY_PASS", PASS_PHRASE)
     mtls_server.expect_request("/hook", method="POST").respond_with_data("ok")
-    _config(
+    write_config(
         config_file,
         f'[webhook]\nca_bundle = "{tls_files["ca"]}"\nclient_cert = "{tls_files["cert"]}"\n'
         f'client_key = "{encrypted_key}"\nclient_key_password = "env:CLIENT_KEY_PASS"\n',
     )
-    _rule(cli, mtls_server.url_for("/hook"))
+    add_webhook(cli, mtls_server.url_for("/hook"))
     assert cli("config", "check").code == 0
     code, err = _emit(cli)
     assert code == 0, err
@@ -381,8 +355,8 @@ def test_a_pass_phrase_from_an_unset_variable_fails_at_send_time(
     """A reference that only CI sets is accepted when the rule is added; sending without it
     is a clear, unretried failure."""
     monkeypatch.delenv("CI_ONLY_PASS", raising=False)
-    _config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
-    _rule(
+    write_config(config_file, f'[webhook]\nca_bundle = "{tls_files["ca"]}"\n')
+    add_webhook(
         cli, mtls_server.url_for("/hook"), "--client-cert", str(tls_files["cert"]),
         "--client-key", str(encrypted_key), "--client-key-password", "env:CI_ONLY_PASS",
     )  # fmt: skip
@@ -423,12 +397,11 @@ def test_a_certificate_that_does_not_load_with_its_key_is_refused_at_rule_add(
 ) -> None:  # fmt: skip
     names = {**{k: str(v) for k, v in _problem_files(tls_files, tmp_path).items()},
              "cert": str(tls_files["cert"])}  # fmt: skip
-    _config(config_file, "")
+    write_config(config_file, "")
     result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
-        "--url", "https://hooks.example.com/x", "--client-cert", str(tls_files["cert"]),
-        *(o.format(**names) for o in options),
-    )  # fmt: skip
+        *rule_add("webhook", "--url", "https://hooks.example.com/x"),
+        *("--client-cert", str(tls_files["cert"]), *(o.format(**names) for o in options)),
+    )
     assert result.code == 2, result.err
     assert result.err == f"quaynotify: error: {message.format(**names)}\n"
     assert config_file.read_text() == ""
@@ -438,14 +411,12 @@ def test_config_check_and_send_refuse_a_certificate_without_its_key(
     cli: Cli, config_file: Path, tls_files: dict[str, Path], mtls_server: HTTPServer
 ) -> None:
     cert = tls_files["cert"]
-    _config(config_file, f'[webhook]\nclient_cert = "{cert}"\n')
+    write_config(config_file, f'[webhook]\nclient_cert = "{cert}"\n')
     result = cli("config", "check")
     assert result.code == 3
     assert f"[webhook] client_cert {cert} holds no private key" in result.err
-    config_file.write_text(
-        f'[webhook]\nclient_cert = "{cert}"\n[[rule]]\nid = "a"\nrepository = "acme/web"\n'
-        f'event = "repo_push"\nmethod = "webhook"\n'
-        f'config = {{ url = "{mtls_server.url_for("/")}" }}\n'
+    write_config(
+        config_file, f'[webhook]\nclient_cert = "{cert}"\n', webhook_toml(mtls_server.url_for("/"))
     )
     code, err = _emit(cli)
     assert code == 1
@@ -456,63 +427,33 @@ def test_config_check_and_send_refuse_a_certificate_without_its_key(
 def test_a_client_key_without_a_client_cert_is_refused(
     cli: Cli, config_file: Path, tls_files: dict[str, Path]
 ) -> None:
-    _config(config_file, "")
-    result = cli(
-        "rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "webhook",
-        "--url", "https://hooks.example.com/x", "--client-key", str(tls_files["key"]),
-    )  # fmt: skip
+    write_config(config_file, "")
+    url = "https://hooks.example.com/x"
+    result = cli(*rule_add("webhook", "--url", url, "--client-key", str(tls_files["key"])))
     assert result.code == 2
     assert "client_key (--client-key) is set without client_cert (--client-cert)" in result.err
-    _config(config_file, f'[webhook]\nclient_key = "{tls_files["key"]}"\n')
+    write_config(config_file, f'[webhook]\nclient_key = "{tls_files["key"]}"\n')
     result = cli("config", "check")
     assert result.code == 3
     assert "[webhook] client_key is set without [webhook] client_cert" in result.err
 
 
-# OpenSSL prompts on the controlling terminal, so the command runs with one: a fresh process
-# (no threads, unlike pytest) that forks onto a new pseudo-terminal and relays what it shows.
-ON_A_TERMINAL = """\
-import os, pty, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-shown, deadline = b"", time.monotonic() + float(sys.argv[1])
-while (left := deadline - time.monotonic()) > 0:
-    if select.select([fd], [], [], left)[0]:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-else:
-    os.kill(pid, 9)  # its own child, by id
-sys.stdout.write(shown.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) % 256)
-"""
-
-
+# OpenSSL prompts on the controlling terminal, so the command runs with one.
 def test_an_encrypted_key_never_makes_openssl_prompt(
     config_file: Path, tls_files: dict[str, Path], encrypted_key: Path,
     mtls_server: HTTPServer,
 ) -> None:  # fmt: skip
-    import subprocess
-    import sys
-
-    console = str(Path(sys.executable).parent / "quaynotify")
-    config_file.write_text(
+    write_config(
+        config_file,
         f'[delivery]\nmax_attempts = 1\n[webhook]\nca_bundle = "{tls_files["ca"]}"\n'
-        f'client_cert = "{tls_files["cert"]}"\nclient_key = "{encrypted_key}"\n'
-        f'[[rule]]\nid = "a"\nrepository = "acme/web"\nevent = "repo_push"\nmethod = "webhook"\n'
-        f'config = {{ url = "{mtls_server.url_for("/hook")}" }}\n'
+        f'client_cert = "{tls_files["cert"]}"\nclient_key = "{encrypted_key}"\n',
+        webhook_toml(mtls_server.url_for("/hook")),
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", ON_A_TERMINAL, "20", console, "emit", "repo_push", "--repo",
-         "acme/web", "--set", 'updated_tags=["latest"]'],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert "pass phrase:" not in proc.stdout.lower(), proc.stdout
-    assert proc.returncode == 1, proc.stdout
-    assert f"client_key {encrypted_key} is encrypted: set client_key_password" in proc.stdout
+    shown = on_a_terminal(
+        ["emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]'],
+        code=1,
+        seconds=20,
+    )
+    assert "pass phrase:" not in shown.lower(), shown
+    assert f"client_key {encrypted_key} is encrypted: set client_key_password" in shown
     assert len(mtls_server.log) == 0

@@ -104,7 +104,7 @@ def set_enabled(path: Path, rule_id: str, enabled: bool) -> None:
 
 
 def render_rule(rule: Rule) -> str:
-    """The [[rule]] block for a rule, with config tables inline as in the design's example."""
+    """The [[rule]] block for a rule, its config an inline table, as a person writes one."""
     import tomli_w
 
     def line(key: str, value: Any) -> str:

@@ -307,6 +307,8 @@ def url_problem(value: str) -> str | None:
         raw = url.raw_host.decode("ascii")
         if ":" not in raw:  # not an IPv6 literal: what the resolver's IDNA codec accepts
             raw.encode("idna")
+    except UnicodeEncodeError as exc:  # Python 3.13's IDNA codec; 3.11's raises UnicodeError
+        return f"its host {parts.hostname!r} is not valid: (UnicodeError: {exc.reason})"
     except (httpx.InvalidURL, UnicodeError) as exc:
         reason = str(exc).removeprefix("encoding with 'idna' codec failed ")
         return f"its host {parts.hostname!r} is not valid: {reason}"

@@ -346,7 +346,7 @@ class Clients:
                 from quaynotify.methods import network
 
                 client = httpx.Client(
-                    # TLS is always verified; redirects are reported, not followed (DESIGN 4).
+                    # TLS is always verified; a redirect is reported as the outcome, never followed.
                     verify=default_ssl_context() if tls == TlsSettings() else tls.ssl_context(),
                     limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
                     follow_redirects=False,

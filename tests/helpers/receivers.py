@@ -34,7 +34,22 @@ class Received:
 Responder = Callable[[Received, int], int]  # (request, nth time this webhook-id came) -> status
 
 
-class Receiver:
+class _Closing:
+    """Closed on leaving a `with` block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Receiver(_Closing):
     """A ThreadingHTTPServer on 127.0.0.1 (or `host`) speaking HTTP/1.1 (keep-alive, Nagle off) that
     records every POST and answers with `respond(request, seen)` (200 by default).
 
@@ -136,16 +151,8 @@ class Receiver:
         self._server.server_close()
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class _Acceptor:
+class _Acceptor(_Closing):
     """A listening socket on 127.0.0.1 whose accepted connections go to `on_accept`."""
 
     def __init__(self) -> None:
@@ -180,14 +187,6 @@ class _Acceptor:
         self._stop.set()
         self._thread.join(timeout=10)
         self._listener.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class Hanging(_Acceptor):
