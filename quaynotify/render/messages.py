@@ -7,7 +7,6 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -16,7 +15,6 @@ from quaynotify.catalogue.events import Event, get_event
 if TYPE_CHECKING:
     import jinja2
 
-TEMPLATES = Path(__file__).with_name("templates")
 
 # What str.splitlines splits on: none of these may survive in the one-line summary.
 _LINE_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+\s*")
@@ -135,16 +133,9 @@ def _view(
 def _environment(*, html: bool) -> jinja2.Environment:
     """The templates hold no markup of their own: what a link, a user or a line break looks
     like comes from these helpers, so the HTML and the text message cannot drift apart."""
-    import jinja2  # tens of milliseconds: only commands that render pay for it
+    from quaynotify.render.templating import environment
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=html,  # every {{ value }} is escaped unless a helper made it markup
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
+    env = environment(html=html, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(_html_helpers() if html else _text_helpers())
     return env
 
