@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from pytest_httpserver import HTTPServer
 from quaynotify.config.load import load
 from quaynotify.config.settings import DeliverySettings, JournalSettings, Server, Settings
 from quaynotify.errors import ConfigError, ExitCode, ValidationError
-from quaynotify.methods import method_tables, smtp, webhook
+from quaynotify.methods import TABLE_KEYS, method_tables, smtp, webhook
 from quaynotify.methods.blocklist import BLOCKLIST
 from quaynotify.methods.flowdock import SENDER
 from quaynotify.methods.http import TlsSettings
@@ -140,7 +143,7 @@ def test_a_rules_certificate_brings_its_own_key() -> None:
 
 def test_every_method_table_is_known_to_the_loader(config_file: Path) -> None:
     keys = {key for table in method_tables() for key in table.keys}
-    assert keys == {"smtp", "webhook", "teams", "orgs"}
+    assert keys == {"smtp", "webhook", "teams", "orgs"} == set(TABLE_KEYS)
     config_file.write_text("[smtps]\n")
     with pytest.raises(ConfigError) as raised:
         load(config_file)
@@ -181,11 +184,34 @@ def test_an_unexpected_parse_failure_is_kept_as_well() -> None:
         raise RuntimeError("a defect")
 
     table = Table(("broken",), broken)
-    settings = MethodSettings.parse({}, [table])
+    settings = MethodSettings({})
     with pytest.raises(RuntimeError, match="a defect"):
         settings[table]
-    with pytest.raises(KeyError, match=r"\[smtp\] is not a table of a registered method"):
-        MethodSettings.parse({}, [])[SMTP]
+    with pytest.raises(RuntimeError, match="a defect"):
+        settings[table]
+
+
+def test_a_table_is_parsed_when_first_read_and_once_whichever_thread_reads_it() -> None:
+    calls: list[str] = []
+    started = threading.Barrier(8)
+
+    def slow(doc: Any) -> str:
+        calls.append("parse")
+        time.sleep(0.05)  # widens the window in which a second parse could start
+        return str(doc["pager"]["key"])
+
+    table = Table(("pager",), slow)
+    settings = MethodSettings({"pager": {"key": "k1"}})
+    assert calls == []  # nothing is parsed until read
+
+    def read() -> str:
+        started.wait()
+        return settings[table]
+
+    with ThreadPoolExecutor(8) as pool:
+        values = list(pool.map(lambda _: read(), range(8)))
+    assert values == ["k1"] * 8
+    assert calls == ["parse"]
 
 
 # -- parsed once ----------------------------------------------------------------------------------
@@ -199,7 +225,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How many times each table parser and MethodSettings.parse run."""
+    """How many times each table parser runs."""
     calls: Counter[str] = Counter()
 
     def counting(name: str, parse: Callable[..., Any]) -> Callable[..., Any]:
@@ -211,8 +237,6 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
     monkeypatch.setattr(smtp, "parse_smtp", counting("smtp", smtp.parse_smtp))
     monkeypatch.setattr(webhook, "parse_webhook", counting("webhook", webhook.parse_webhook))
-    original = MethodSettings.parse.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(MethodSettings, "parse", classmethod(counting("all", original)))
     return calls
 
 
@@ -231,7 +255,7 @@ def test_tables_are_parsed_once_per_command_however_many_attempts(
     )
     result = cli("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
     assert result.code == ExitCode.FAILED, result.err
-    assert parses == {"all": 1, "smtp": 1, "webhook": 1}
+    assert parses == {"smtp": 1, "webhook": 1}
     logged = json.loads(cli("log", "--json").out)
     assert sorted(d["method"] for d in logged) == ["email"] * 2 + ["flowdock"] + ["webhook"] * 3
     assert {d["attempt_count"] for d in logged} == {3}  # 18 attempts, every one retried

@@ -1,7 +1,7 @@
 """Start-up cost, measured on the installed command in a subprocess: `--help`, `--version` and
 `rule list` import neither httpx, ssl, jinja2 nor pydantic, `--version` alone loads only the
 standard library and quaynotify, and a command imports its own module of quaynotify.cli and
-no other command's."""
+no other command's; `emit` imports only the methods its rules use."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import CONSOLE, Cli
+from pytest_httpserver import HTTPServer
 
 import quaynotify
 
@@ -220,3 +221,46 @@ def test_a_mistyped_command_is_answered_with_the_nearest_names(cli: Cli) -> None
     result = cli("emti", "repo_push")
     assert result.code == 2
     assert "No such command 'emti'. Did you mean 'emit', 'email'?" in result.err
+
+
+# -- only the methods its rules use are imported --------------------------------------------------
+
+METHODS_LOADED = """\
+import sys
+from quaynotify.cli import run
+code = run(sys.argv[1:])
+loaded = {m.split(".")[2] for m in sys.modules if m.startswith("quaynotify.methods.")}
+print("METHODS", *sorted(loaded), file=sys.stderr)
+sys.exit(code)
+"""
+# Every module of quaynotify.methods that is one method's own.
+METHOD_MODULES = {"webhook", "quay_notification", "flowdock", "hipchat", "slack", "email"}
+
+
+def methods_loaded(*argv: str) -> set[str]:
+    proc = subprocess.run(
+        [PYTHON, "-c", METHODS_LOADED, *argv], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("METHODS "))
+    return set(line.split()[1:])
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "sent"])
+def test_emit_imports_only_the_methods_its_rules_use(
+    config_file: Path, httpserver: HTTPServer, dry_run: bool
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    config_file.write_text(
+        '[smtp]\nhost = "mail.example.com"\n\n[teams.acme]\nowners = ["alice"]\n\n'
+        + RULES.replace("https://hooks.example.com/1", httpserver.url_for("/hook"))
+    )
+    argv = ["emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]']
+    loaded = methods_loaded(*argv, *(["--dry-run"] if dry_run else []))
+    assert loaded & METHOD_MODULES == {"webhook"}
+    assert "smtp" not in loaded
+    assert len(httpserver.log) == (0 if dry_run else 1)
+
+
+def test_listing_the_methods_imports_every_one(rules: Path) -> None:
+    assert methods_loaded("methods") >= METHOD_MODULES

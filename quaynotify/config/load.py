@@ -124,10 +124,9 @@ def parse(data: bytes, path: Path) -> Config:
 
 def known_tables() -> tuple[str, ...]:
     """The top-level tables a config file may hold: its own, the methods', and its rules."""
-    from quaynotify.methods import method_tables
+    from quaynotify.methods import TABLE_KEYS
 
-    keys = dict.fromkeys(key for table in method_tables() for key in table.keys)
-    return (*OWN_TABLES, *keys, "rule")
+    return (*OWN_TABLES, *TABLE_KEYS, "rule")
 
 
 def _from_document(doc: dict[str, Any], path: Path) -> Config:

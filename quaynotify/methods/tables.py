@@ -1,10 +1,11 @@
 """The tables of the config document that methods own ([smtp], [webhook], [teams], [orgs]):
-each parsed into a typed value once, when the config is loaded, and handed to the methods."""
+each parsed into a typed value once, when a method first reads it, and shared by every method."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -32,37 +33,29 @@ class Table(Generic[T]):
 
 class MethodSettings:
     """The methods' tables of one config document, typed: `settings[SMTP]` is an
-    `SmtpSettings`. A table that does not parse keeps its error, raised again wherever the
-    table is used (a rule that needs it, `config check`), so that a bad [smtp] fails what
-    sends mail, not every command."""
+    `SmtpSettings`. Each table is parsed the first time a method reads it, once, whichever
+    thread asks: a command parses only the tables of the methods it uses. A table that does
+    not parse keeps its error, raised again wherever the table is used (a rule that needs
+    it, `config check`), so that a bad [smtp] fails what sends mail, not every command."""
 
-    def __init__(self, values: Mapping[Table[Any], Any], errors: Mapping[Table[Any], Exception]):
-        self._values = dict(values)
-        self._errors = dict(errors)
-
-    @classmethod
-    def parse(cls, doc: Mapping[str, Any], tables: Iterable[Table[Any]]) -> MethodSettings:
-        """Parse each of `tables` from the config document `doc`, once."""
-        values: dict[Table[Any], Any] = {}
-        errors: dict[Table[Any], Exception] = {}
-        for table in tables:
-            if table in values or table in errors:
-                continue
-            try:
-                values[table] = table.parse(doc)
-            except Exception as exc:  # raised where the table is used, as if parsed there
-                errors[table] = exc
-        return cls(values, errors)
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self._doc = doc
+        self._values: dict[Table[Any], Any] = {}
+        self._errors: dict[Table[Any], Exception] = {}
+        self._lock = threading.Lock()
 
     def __getitem__(self, table: Table[T]) -> T:
-        if table in self._values:
-            return cast(T, self._values[table])
-        error = self._errors.get(table)
-        if error is None:
-            raise KeyError(f"{table.name} is not a table of a registered method")
-        # A copy: the same error may be raised for many rules, from several threads.
-        raise copy.copy(error)
+        with self._lock:
+            if table not in self._values and table not in self._errors:
+                try:
+                    self._values[table] = table.parse(self._doc)
+                except Exception as exc:  # raised where the table is used, as if parsed there
+                    self._errors[table] = exc
+            if table in self._values:
+                return cast(T, self._values[table])
+            # A copy: the same error may be raised for many rules, from several threads.
+            raise copy.copy(self._errors[table])
 
     def __repr__(self) -> str:
         names = [t.name for t in (*self._values, *self._errors)]
-        return f"MethodSettings({', '.join(names)})"
+        return f"MethodSettings(parsed: {', '.join(names) or 'none yet'})"
