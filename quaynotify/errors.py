@@ -53,6 +53,11 @@ class StateError(QuaynotifyError):
     exit_code = ExitCode.CONFIG
 
 
+class StateUnreachable(StateError):
+    """A shared state database cannot be reached (down, refusing, or the connection lost):
+    what was to be written there is kept in the local state, to be uploaded later."""
+
+
 class Interrupted(QuaynotifyError):
     """Ctrl-C or SIGTERM: what was delivered is journaled; exits 130."""
 

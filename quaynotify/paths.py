@@ -9,6 +9,7 @@ from pathlib import Path
 APP_NAME = "quaynotify"
 CONFIG_ENV = "QUAYNOTIFY_CONFIG"
 STATE_DIR_ENV = "QUAYNOTIFY_STATE_DIR"
+STATE_URL_ENV = "QUAYNOTIFY_STATE_URL"
 
 
 def config_path(override: str | os.PathLike[str] | None = None) -> Path:

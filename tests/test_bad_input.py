@@ -74,10 +74,10 @@ HARD_LINK = "hard link"  # in Case.files: another name of the config file
 
 
 def newer_state() -> bytes:
-    """A state database as a later quaynotify (schema version 2) would leave it."""
+    """A state database as a later quaynotify (schema version 99) would leave it."""
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE from_the_future (x)")
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute("PRAGMA user_version = 99")
     data = conn.serialize()
     conn.close()
     return data
@@ -367,7 +367,7 @@ CASES: dict[str, Case] = {
     "state-from-a-newer-quaynotify/emit": Case(
         (*EMIT, *TAGS),
         CONFIG,
-        "was written by a newer quaynotify (schema version 2; this one knows up to 1)",
+        "was written by a newer quaynotify (schema version 99; this one knows up to 2)",
         files={"state/state.db": NEWER_STATE},
     ),
     "state-from-a-newer-quaynotify/email-confirm": Case(

@@ -19,6 +19,7 @@ from helpers.configs import add_webhook
 from pytest_httpserver import HTTPServer
 
 from quaynotify.store import open_store
+from quaynotify.store.sqlite import SCHEMA_VERSION
 
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 2\n'
 BUILD_ID = "0d6b5a8e-3f1c-4e2a-9b7d-5c4e3f2a1b0c"
@@ -254,12 +255,12 @@ def test_the_journal_is_a_sqlite_file_in_the_state_dir(
 
 
 def newer_database(state_dir: Path) -> Path:
-    """A state database as a later quaynotify (schema version 2) would leave it."""
+    """A state database as a later quaynotify (schema version 99) would leave it."""
     state_dir.mkdir(exist_ok=True)
     path = state_dir / "state.db"
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("CREATE TABLE from_the_future (x)")
-        conn.execute("PRAGMA user_version = 2")
+        conn.execute("PRAGMA user_version = 99")
         conn.commit()
     return path
 
@@ -289,11 +290,12 @@ def test_a_database_from_a_newer_quaynotify_is_refused_never_downgraded(
     assert (result.code, result.out) == (3, ""), result.err
     assert result.err == (
         f"quaynotify: error: the state database {path} was written by a newer quaynotify "
-        "(schema version 2; this one knows up to 1): upgrade quaynotify, or point "
+        f"(schema version 99; this one knows up to {SCHEMA_VERSION}): upgrade quaynotify, "
+        "or point "
         "--state-dir at another directory\n"
     )
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (99,)
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert tables == {"from_the_future"}, "the database was changed"
 

@@ -21,7 +21,9 @@ ENTRY_POINTS = {
     "python -m quaynotify": [PYTHON, "-m", "quaynotify"],
     "console script": [CONSOLE],
 }
-FORBIDDEN = {"httpx", "httpcore", "ssl", "_ssl", "jinja2", "pydantic", "pydantic_core"}
+FORBIDDEN = {
+    "httpx", "httpcore", "ssl", "_ssl", "jinja2", "pydantic", "pydantic_core", "psycopg"
+}  # fmt: skip
 # Typer, and what Typer itself imports whatever the command (its completion support and its
 # doc annotations); rich and click are not among them.
 COMMANDS = [("--help",), ("--version",), ("rule", "list")]
@@ -231,6 +233,7 @@ from quaynotify.cli import run
 code = run(sys.argv[1:])
 loaded = {m.split(".")[2] for m in sys.modules if m.startswith("quaynotify.methods.")}
 print("METHODS", *sorted(loaded), file=sys.stderr)
+print("PSYCOPG", "psycopg" in sys.modules, file=sys.stderr)
 sys.exit(code)
 """
 # Every module of quaynotify.methods that is one method's own.
@@ -238,10 +241,12 @@ METHOD_MODULES = {"webhook", "quay_notification", "flowdock", "hipchat", "slack"
 
 
 def methods_loaded(*argv: str) -> set[str]:
+    """The method modules a command imports; it must not import psycopg (SQLite state)."""
     proc = subprocess.run(
         [PYTHON, "-c", METHODS_LOADED, *argv], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "PSYCOPG False" in proc.stderr.splitlines()
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("METHODS "))
     return set(line.split()[1:])
 

@@ -17,6 +17,7 @@ from quaynotify.errors import NotFoundError, StateError
 from quaynotify.notification_area import NewRecord
 from quaynotify.store import Store, open_store
 from quaynotify.store.journal import INTERRUPTED, Attempt, DeliveryRecord
+from quaynotify.store.sqlite import SCHEMA_VERSION
 
 BACKENDS = ["sqlite"]
 
@@ -300,7 +301,9 @@ def schema(path: Path) -> tuple[int, list[tuple[str, str, str]]]:
     return version, rows
 
 
-def test_a_new_database_is_version_1_exactly_as_before(tmp_path: Path, state_dir: Path) -> None:
+def test_a_new_database_has_version_1s_tables_exactly_as_before(
+    tmp_path: Path, state_dir: Path
+) -> None:
     old = tmp_path / "old.db"
     with closing(sqlite3.connect(old)) as conn:
         conn.executescript(VERSION_1)
@@ -308,7 +311,13 @@ def test_a_new_database_is_version_1_exactly_as_before(tmp_path: Path, state_dir
     store = open_store(state_dir)
     store.health.reset("any")  # creates the database
     store.close()
-    assert schema(state_dir / "state.db") == schema(old)
+    version, rows = schema(state_dir / "state.db")
+    assert version == SCHEMA_VERSION == 2
+    # Version 2 adds the spool of a shared state and the batches already uploaded.
+    added = {"spool", "upload", "upload_created", "sqlite_autoindex_spool_1",
+             "sqlite_autoindex_upload_1"}  # fmt: skip
+    assert [r for r in rows if r[1] not in added] == schema(old)[1]
+    assert {r[1] for r in rows} >= added
 
 
 def test_a_version_1_database_written_before_the_split_still_works(state_dir: Path) -> None:
@@ -327,7 +336,7 @@ def test_a_version_1_database_written_before_the_split_still_works(state_dir: Pa
     assert [a.message for a in store.journal.delivery("d0").attempts] == ["HTTP 500"]
     assert store.journal.record([delivery("d0", status="failed")], disable_after=3) == ["r1"]
     store.close()
-    assert schema(state_dir / "state.db")[0] == 1
+    assert schema(state_dir / "state.db")[0] == SCHEMA_VERSION  # migrated, the rows kept
 
 
 def test_a_database_of_a_newer_schema_is_refused(state_dir: Path) -> None:

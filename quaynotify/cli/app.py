@@ -58,6 +58,17 @@ def main(
             show_default=False,
         ),
     ] = None,
+    state_url: Annotated[
+        str | None,
+        typer.Option(
+            "--state-url",
+            help="PostgreSQL URL of a state shared across machines, "
+            "postgresql://USER:PASSWORD@HOST:PORT/DBNAME, or an env:/file: reference to one "
+            "[env: QUAYNOTIFY_STATE_URL; default: [state] url, else SQLite in the state dir].",
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing but results and errors.")
@@ -75,7 +86,7 @@ def main(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = Globals(config, state_dir, as_json, quiet, show_secrets, debug)
+    ctx.obj = Globals(config, state_dir, as_json, quiet, show_secrets, debug, state_url)
 
 
 # Top-level command name -> the module of quaynotify.cli whose register() adds it, in the

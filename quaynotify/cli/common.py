@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +23,8 @@ class Globals:
     quiet: bool = False
     show_secrets: bool = False
     debug: bool = False
+    state_url: str | None = None
+    _config: Config | None = field(default=None, init=False, repr=False)
 
     def config_file(self) -> Path:
         from quaynotify.paths import config_path
@@ -30,15 +32,25 @@ class Globals:
         return config_path(self.config_path)
 
     def config(self) -> Config:
-        from quaynotify.config import load as config
+        """The config file, loaded once per command."""
+        if self._config is None:
+            from quaynotify.config import load as config
 
-        return config.load(self.config_file())
+            self._config = config.load(self.config_file())
+        return self._config
 
     def store(self) -> Store:
+        """The state: PostgreSQL where --state-url, QUAYNOTIFY_STATE_URL or [state] url
+        says, spooling to the state dir while it cannot be reached; else SQLite there."""
+        from quaynotify.config.state import state_location
         from quaynotify.paths import state_dir
         from quaynotify.store import open_store
 
-        return open_store(state_dir(self.state_dir))
+        where = state_location(self.state_url, lambda: self.config().settings.state)
+        directory = state_dir(self.state_dir)
+        if where is None:
+            return open_store(directory)
+        return open_store(directory, where.url, where.schema)
 
     def output(self, as_json: bool = False) -> Output:
         return Output(

@@ -92,7 +92,7 @@ def report(out: Output, outcome: Outcome, *, many_events: bool = False) -> int:
         return _report_previews(out, outcome)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing sent")
-    for problem in outcome.problems:
+    for problem in (*outcome.problems, *outcome.warnings):
         out.warn(problem)
     if out.as_json:
         deliveries = [delivery_view(d) for d in outcome.deliveries]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Top-level tables the file holds besides those the methods read; anything else is most
 # likely a typo.
-OWN_TABLES = ("server", "delivery", "journal")
+OWN_TABLES = ("server", "delivery", "journal", "state")
 RULE_KEYS = ("id", "repository", "event", "method", "title", "config", "event_config", "enabled")
 # A config larger than this is a mistake (or /dev/zero), not rules: 10,000 rules are ~3 MiB.
 MAX_CONFIG_BYTES = 32 * 1024 * 1024

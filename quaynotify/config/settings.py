@@ -1,4 +1,5 @@
-"""The config's settings, typed: its own tables ([server], [delivery], [journal]) checked here,
+"""The config's settings, typed: its own tables ([server], [delivery], [journal], [state])
+checked here,
 and the tables the methods own ([smtp], [webhook], [teams], [orgs]) parsed by the methods
 (methods/tables.py); all of them once, when the config is loaded."""
 
@@ -44,6 +45,15 @@ class JournalSettings:
     keep_days: float = 30.0  # deliveries older than this are pruned; 0 keeps them all
 
 
+@dataclass(frozen=True)
+class StateSettings:
+    """Where the state lives when no --state-url or QUAYNOTIFY_STATE_URL says: a PostgreSQL
+    URL (or an env:/file: reference to one), and the schema that holds its tables."""
+
+    url: str = ""
+    schema: str = ""
+
+
 def _method_defaults() -> MethodSettings:
     from quaynotify.methods import parse_method_settings
 
@@ -59,6 +69,7 @@ class Settings:
     delivery: DeliverySettings = DeliverySettings()
     journal: JournalSettings = JournalSettings()
     methods: MethodSettings = field(default_factory=_method_defaults)
+    state: StateSettings = StateSettings()
 
 
 def parse_settings(doc: Mapping[str, Any], where: str) -> Settings:
@@ -76,7 +87,27 @@ def parse_settings(doc: Mapping[str, Any], where: str) -> Settings:
     delivery = _parse_table(doc, "delivery", DeliverySettings, where)
     _check_delivery(delivery, where)
     journal = _journal(doc, where)
-    return Settings(server, delivery, journal, parse_method_settings(doc))
+    state = _state(doc, where)
+    return Settings(server, delivery, journal, parse_method_settings(doc), state)
+
+
+def _state(doc: Mapping[str, Any], where: str) -> StateSettings:
+    from quaynotify.store.postgres import SCHEMA_NAME, is_state_url, mask_state_url
+
+    state: StateSettings = _parse_table(doc, "state", StateSettings, where)
+    url = state.url
+    if url and not (is_state_url(url) or url.startswith(("env:", "file:"))):
+        raise ConfigError(
+            f"{where}: [state] url must be a PostgreSQL URL, "
+            f"postgresql://USER:PASSWORD@HOST:PORT/DBNAME, or an env:/file: reference to one; "
+            f"got {mask_state_url(url)!r}"
+        )
+    if state.schema and not SCHEMA_NAME.fullmatch(state.schema):
+        raise ConfigError(
+            f"{where}: [state] schema must be a PostgreSQL schema name (lower-case letters, "
+            f"digits and _, not starting with a digit, at most 63), got {state.schema!r}"
+        )
+    return state
 
 
 def _journal(doc: Mapping[str, Any], where: str) -> JournalSettings:

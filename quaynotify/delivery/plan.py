@@ -15,7 +15,7 @@ from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from quaynotify.delivery.run import Planned, deliver, unexpected
 from quaynotify.delivery.workers import Stop
-from quaynotify.errors import Interrupted, QuaynotifyError
+from quaynotify.errors import Interrupted, QuaynotifyError, StateUnreachable
 from quaynotify.masking import scrub
 from quaynotify.methods import METHODS, get_method
 from quaynotify.methods.base import Notification, Preview
@@ -54,6 +54,8 @@ class Outcome:
     newly_disabled: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()  # what could not even be planned (e.g. a removed rule)
     dry_run: bool = False
+    # What the user should know that did not fail a delivery (the shared state was down).
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -177,11 +179,31 @@ def _planned(settings: Settings, rule: Rule, notification: Notification, disable
 
 
 def disabled_rules(store: Store, rules: Sequence[Rule]) -> list[str]:
-    """The ids of these rules that the failure breaker has disabled."""
-    if not rules or not store.exists():
+    """The ids of these rules that the failure breaker has disabled. A shared state that
+    cannot be reached cannot say: none is, and everything is delivered."""
+    if not rules:
         return []
-    health = store.health.of([r.id for r in rules])
+    try:
+        if not store.exists():
+            return []
+        health = store.health.of([r.id for r in rules])
+    except StateUnreachable:
+        if store.spool is None:
+            raise
+        return []
     return [rule_id for rule_id, h in health.items() if h.disabled]
+
+
+def unreachable_warning(store: Store) -> tuple[str, ...]:
+    """The one line saying the shared state could not be reached, and where what was to be
+    written there is kept; none when it was reached (or is not shared)."""
+    if store.unreachable is None or store.spool is None:
+        return ()
+    return (
+        f"{store.unreachable}: delivered anyway; the journal is kept in "
+        f"{store.spool.local.where} and uploaded by the next run that reaches the database "
+        "(or `quaynotify state sync`)",
+    )
 
 
 def select(config: Config, event: Event, repository: str, data: Mapping[str, Any]) -> list[Rule]:
@@ -307,6 +329,7 @@ def execute(
         matched=len(planned),
         newly_disabled=tuple(batches.newly_disabled),
         problems=tuple(problems),
+        warnings=unreachable_warning(store),
     )
 
 

@@ -60,18 +60,21 @@ class Authorizations:
         """The record for this repository and address, made with a code from `new_code` when
         there is none (codes are unique: one already taken is drawn again)."""
         with self._db.write() as tx:
-            row = tx.execute(
-                f"SELECT {_COLUMNS}, code FROM authorized_email WHERE repository = ? AND email = ?",
-                (repository, email),
-            ).fetchone()
-            if row is not None:
-                return Pending(_authorization(row), row[5], new=False)
-            now = time.time()
             while True:  # a collision in 36**16 is all but impossible
+                row = tx.execute(
+                    f"SELECT {_COLUMNS}, code FROM authorized_email"
+                    " WHERE repository = ? AND email = ?",
+                    (repository, email),
+                ).fetchone()
+                if row is not None:
+                    return Pending(_authorization(row), row[5], new=False)
+                now = time.time()
                 code = new_code()
+                # Nothing is inserted when the code is taken, or another machine has just
+                # made this record (it is then found above, on the next turn).
                 inserted = tx.execute(
                     "INSERT INTO authorized_email (repository, email, code, confirmed, created)"
-                    " VALUES (?, ?, ?, 0, ?) ON CONFLICT (code) DO NOTHING",
+                    " VALUES (?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
                     (repository, email, code, now),
                 ).rowcount
                 if inserted:

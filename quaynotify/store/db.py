@@ -34,12 +34,19 @@ class Transaction(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
+    def try_lock(self, name: str) -> bool:
+        """Take the lock `name` until the transaction ends, if no other process holds it:
+        for work one process at a time is enough to do (pruning)."""
+        ...
+
 
 class Backend(Protocol):
     """One state database. A backend connects on first use; its connection belongs to the
     thread that made it (another thread asks for `separate()`)."""
 
-    # Where the database is, for messages: a path, or a URL without its password.
+    # What the database is ("sqlite", "postgresql"), and where: a path, or a URL without its
+    # password, for messages.
+    kind: str
     where: str
     # A column that orders rows as they were inserted, for ties of equal timestamps.
     insertion_order: str
@@ -62,17 +69,23 @@ class Backend(Protocol):
         thread other than the one that uses this backend."""
         ...
 
+    def version(self) -> int:
+        """The schema version the database holds (0 when it has not been created)."""
+        ...
+
     def close(self) -> None: ...
 
 
-def check_version(where: str, version: int, known: int) -> int:
+def check_version(
+    where: str, version: int, known: int, elsewhere: str = "point --state-dir at another directory"
+) -> int:
     """`version`, the schema version a database holds; a StateError when a newer quaynotify
-    wrote it: its tables may mean what this version cannot know."""
+    wrote it: its tables may mean what this version cannot know. It is never downgraded."""
     if version > known:
         raise StateError(
             f"the state database {where} was written by a newer quaynotify (schema "
             f"version {version}; this one knows up to {known}): upgrade "
-            "quaynotify, or point --state-dir at another directory"
+            f"quaynotify, or {elsewhere}"
         )
     return version
 

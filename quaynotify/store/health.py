@@ -18,11 +18,18 @@ _SUCCEEDED = (
     " VALUES (?, 0, 0, NULL, ?) ON CONFLICT (rule_id) DO UPDATE SET"
     " failures = 0, disabled = 0, last_error = NULL, updated = excluded.updated"
 )
+# One statement each, so that machines sharing the table never lose a count: the increment
+# happens in the database, under the row's lock, and a rule is disabled by the one failure
+# that finds it enabled at the threshold (RETURNING says whether it was this one).
 _FAILED = (
     "INSERT INTO rule_health (rule_id, failures, disabled, last_error, updated)"
     " VALUES (?, 1, 0, ?, ?) ON CONFLICT (rule_id) DO UPDATE SET"
     " failures = rule_health.failures + 1, last_error = excluded.last_error,"
-    " updated = excluded.updated RETURNING failures, disabled"
+    " updated = excluded.updated"
+)
+_DISABLE = (
+    "UPDATE rule_health SET disabled = 1"
+    " WHERE rule_id = ? AND disabled = 0 AND failures >= ? RETURNING rule_id"
 )
 
 
@@ -65,23 +72,29 @@ class Health:
         """Count finished deliveries towards their rules' breakers, in the transaction that
         journals them: a success resets its rule, a failure adds one, and the failure that
         reaches `disable_after` (when above 0) disables it. Skipped and interrupted ones do not
-        count: the receiver did not fail. Returns the ids of the rules this disabled."""
+        count: the receiver did not fail. Returns the ids of the rules this disabled.
+
+        Rules are counted in the order of their ids, each rule's deliveries in the order they
+        finished: concurrent transactions lock the rows in the same order, never deadlocking."""
+        by_rule: dict[str, list[DeliveryRecord]] = {}
+        for d in deliveries:
+            if d.status not in ("skipped", INTERRUPTED):
+                by_rule.setdefault(d.rule_id, []).append(d)
         newly_disabled: list[str] = []
         now = time.time()
         successes: list[tuple[str, float]] = []
-        for d in deliveries:  # in order: the breaker counts consecutive failures
-            if d.status in ("skipped", INTERRUPTED):
-                continue
-            if d.ok:
-                successes.append((d.rule_id, now))
-                continue
-            _succeeded(tx, successes)
-            failures, disabled = tx.execute(_FAILED, (d.rule_id, d.error, now)).fetchone()
-            if disable_after > 0 and failures >= disable_after and not disabled:
-                tx.execute("UPDATE rule_health SET disabled = 1 WHERE rule_id = ?", (d.rule_id,))
-                newly_disabled.append(d.rule_id)
+        for rule_id in sorted(by_rule):
+            for d in by_rule[rule_id]:  # in order: the breaker counts consecutive failures
+                if d.ok:
+                    successes.append((rule_id, now))
+                    continue
+                _succeeded(tx, successes)
+                tx.execute(_FAILED, (rule_id, d.error, now))
+                if disable_after > 0 and tx.execute(_DISABLE, (rule_id, disable_after)).fetchall():
+                    newly_disabled.append(rule_id)
         _succeeded(tx, successes)
-        return newly_disabled
+        order = list(by_rule)  # as the deliveries came
+        return sorted(newly_disabled, key=order.index)
 
 
 def _succeeded(tx: Transaction, successes: list[tuple[str, float]]) -> None:

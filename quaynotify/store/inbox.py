@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from quaynotify.errors import NotFoundError
+from quaynotify.errors import NotFoundError, StateUnreachable
 
 if TYPE_CHECKING:
     from quaynotify.notification_area import NewRecord
     from quaynotify.store.db import Backend
+    from quaynotify.store.spool import Spool
 
 _COLUMNS = "id, kind, target_kind, target, repository, delivery_id, metadata, created, dismissed"
 
@@ -38,11 +39,22 @@ class InboxRecord:
         return self.target if self.target_kind == "org" else None
 
 
-class Inbox:
-    """The inbox table. `add` may be called from many threads at once."""
+# A record added twice (an upload from the spool of one that reached the database) is one.
+_INSERT = (
+    f"INSERT INTO inbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING"
+)
 
-    def __init__(self, backend: Backend) -> None:
+
+class Inbox:
+    """The inbox table. `add` may be called from many threads at once. With a spool (a
+    shared database's local fallback), records that cannot reach the database are kept
+    there, to be uploaded later."""
+
+    def __init__(self, backend: Backend, spool: Spool | None = None) -> None:
         self._db = backend
+        self._spool = spool
+
+    INSERT = _INSERT
 
     def add(self, records: Sequence[NewRecord]) -> list[str]:
         """Store the records in one transaction; return their new ids."""
@@ -55,13 +67,22 @@ class Inbox:
              json.dumps(r.metadata), created)
             for i, r in zip(ids, records, strict=True)
         ]  # fmt: skip
+        try:
+            self.insert(rows)
+        except StateUnreachable:
+            if self._spool is None:
+                raise
+            from quaynotify.store.spool import INBOX
+
+            self._spool.keep(str(uuid.uuid4()), INBOX, {"rows": rows})
+        return ids
+
+    def insert(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Store rows as `add` makes them (a record already there is left as it is)."""
         # The delivery pool calls this from its threads, and a connection belongs to the
         # thread that opened it: each call has its own (writers queue for each other).
         with self._db.separate() as db, db.write() as tx:
-            tx.executemany(
-                f"INSERT INTO inbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)", rows
-            )
-        return ids
+            tx.executemany(self.INSERT, rows)
 
     def visible(
         self, user: str, orgs: Sequence[str] = (), *, include_dismissed: bool = False
@@ -106,9 +127,9 @@ class Inbox:
         """Dismiss records (an org record once, for every admin, as Quay does). Every id is
         looked up first, so that one unknown id leaves all of them untouched."""
         records = list({r.id: r for r in map(self.get, ids_or_prefixes)}.values())
-        with self._db.write() as tx:
+        with self._db.write() as tx:  # rows locked in id order: concurrent dismissals queue
             tx.executemany(
-                "UPDATE inbox SET dismissed = 1 WHERE id = ?", [(r.id,) for r in records]
+                "UPDATE inbox SET dismissed = 1 WHERE id = ?", sorted((r.id,) for r in records)
             )
         return records
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from quaynotify.errors import NotFoundError
+from quaynotify.errors import NotFoundError, StateUnreachable
 
 if TYPE_CHECKING:
-    from quaynotify.store.db import Backend
+    from quaynotify.store.db import Backend, Transaction
     from quaynotify.store.health import Health
+    from quaynotify.store.spool import Spool
 
 INTERRUPTED = "interrupted"  # a delivery status: Ctrl-C or SIGTERM came before it finished
 
@@ -53,9 +55,11 @@ class DeliveryRecord:
         return self.status == "succeeded"
 
 
+_COLUMNS = (
+    "id, created, updated, event, repository, rule_id, method, status, error, performer, data"
+)
 _UPSERT_DELIVERY = (
-    "INSERT INTO delivery (id, created, updated, event, repository, rule_id,"
-    " method, status, error, performer, data)"
+    f"INSERT INTO delivery ({_COLUMNS})"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET updated = excluded.updated,"
     " rule_id = excluded.rule_id, method = excluded.method,"
@@ -69,45 +73,78 @@ _INSERT_ATTEMPT = (
 )
 
 
-class Journal:
-    """The delivery and attempt tables."""
+# A batch is recorded once: one whose id is in `upload` already is not recorded again.
+_FIRST_TIME = "INSERT INTO upload (batch, created) VALUES (?, ?) ON CONFLICT (batch) DO NOTHING"
 
-    def __init__(self, backend: Backend, health: Health) -> None:
+
+class Journal:
+    """The delivery and attempt tables. With a spool (a shared database's local fallback),
+    a batch that cannot reach the database is kept there, to be uploaded later."""
+
+    def __init__(self, backend: Backend, health: Health, spool: Spool | None = None) -> None:
         self._db = backend
         self._health = health
+        self._spool = spool
 
     def record(
-        self, deliveries: Sequence[DeliveryRecord], *, disable_after: int | None = None
+        self,
+        deliveries: Sequence[DeliveryRecord],
+        *,
+        disable_after: int | None = None,
+        batch: str | None = None,
     ) -> list[str]:
         """Journal deliveries and their attempts; a replayed id continues its attempt numbers.
 
         With `disable_after`, each delivery also counts towards its rule's consecutive
         failures (skipped and interrupted ones do not: the receiver did not fail); returns
-        the ids of rules this disabled."""
+        the ids of rules this disabled. A `batch` id records the batch once, however many
+        times it is recorded (an upload from the spool)."""
         if not deliveries:
             return []
+        if self._spool is None:
+            return self._write(deliveries, disable_after, batch)
+        batch = batch or str(uuid.uuid4())
+        try:
+            return self._write(deliveries, disable_after, batch)
+        except StateUnreachable:
+            from quaynotify.store.spool import JOURNAL
+
+            self._spool.keep(batch, JOURNAL, to_json(deliveries, disable_after))
+            return []
+
+    def _write(
+        self, deliveries: Sequence[DeliveryRecord], disable_after: int | None, batch: str | None
+    ) -> list[str]:
+        with self._db.write() as tx:
+            if batch is not None and not first_time(tx, batch):
+                return []
+            return self.write_in(tx, deliveries, disable_after)
+
+    def write_in(
+        self, tx: Transaction, deliveries: Sequence[DeliveryRecord], disable_after: int | None
+    ) -> list[str]:
+        """Journal deliveries (as `record` does) in the transaction `tx`."""
         # A handful of statements per batch, not per delivery: a fan-out journals a thousand
         # deliveries from the main thread while the workers wait for the GIL.
-        with self._db.write() as tx:
-            tx.executemany(
-                _UPSERT_DELIVERY,
-                [
-                    (d.id, d.created, d.updated, d.event, d.repository, d.rule_id, d.method,
-                     d.status, d.error, d.performer, json.dumps(d.data))
-                    for d in deliveries
-                ],
-            )  # fmt: skip
-            tx.executemany(
-                _INSERT_ATTEMPT,
-                [
-                    (d.id, d.id, a.started, a.duration, a.ok, a.status, a.message)
-                    for d in deliveries
-                    for a in d.attempts
-                ],
-            )
-            if disable_after is None:
-                return []
-            return self._health.count(tx, deliveries, disable_after)
+        tx.executemany(
+            _UPSERT_DELIVERY,
+            [
+                (d.id, d.created, d.updated, d.event, d.repository, d.rule_id, d.method,
+                 d.status, d.error, d.performer, json.dumps(d.data))
+                for d in deliveries
+            ],
+        )  # fmt: skip
+        tx.executemany(
+            _INSERT_ATTEMPT,
+            [
+                (d.id, d.id, a.started, a.duration, int(a.ok), a.status, a.message)
+                for d in deliveries
+                for a in d.attempts
+            ],
+        )
+        if disable_after is None:
+            return []
+        return self._health.count(tx, deliveries, disable_after)
 
     def deliveries(
         self,
@@ -134,7 +171,7 @@ class Journal:
         if since is not None:
             where.append("updated >= ?")
             params.append(since)
-        sql = "SELECT * FROM delivery"
+        sql = f"SELECT {_COLUMNS} FROM delivery"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY updated DESC, {self._db.insertion_order} DESC"
@@ -148,7 +185,8 @@ class Journal:
         """One journaled delivery with every attempt; any unique prefix of its id."""
         prefix = id_or_prefix.strip().lower()
         rows = self._db.read(
-            "SELECT * FROM delivery WHERE id >= ? AND id < ? LIMIT 2", (prefix, prefix + "\uffff")
+            f"SELECT {_COLUMNS} FROM delivery WHERE id >= ? AND id < ? LIMIT 2",
+            (prefix, prefix + "\uffff"),
         )
         if not rows or not prefix:
             raise NotFoundError(
@@ -172,8 +210,40 @@ class Journal:
     def prune(self, keep_days: float, *, now: float | None = None) -> int:
         """Forget deliveries older than `keep_days`, with their attempts; returns how many."""
         cutoff = (time.time() if now is None else now) - keep_days * 86400
-        with self._db.write() as tx:
-            return tx.execute("DELETE FROM delivery WHERE updated < ?", (cutoff,)).rowcount
+        try:
+            with self._db.write() as tx:
+                if not tx.try_lock("prune"):
+                    return 0  # another process is pruning: once is enough
+                tx.execute("DELETE FROM upload WHERE created < ?", (cutoff,))
+                return tx.execute("DELETE FROM delivery WHERE updated < ?", (cutoff,)).rowcount
+        except StateUnreachable:
+            if self._spool is None:
+                raise
+            return 0  # the next run that reaches the database prunes it
+
+
+def first_time(tx: Transaction, batch: str) -> bool:
+    """Mark the batch recorded, in the transaction that records it; False when it was."""
+    return tx.execute(_FIRST_TIME, (batch, time.time())).rowcount == 1
+
+
+def to_json(deliveries: Sequence[DeliveryRecord], disable_after: int | None) -> dict[str, Any]:
+    """A batch of deliveries as JSON, as the spool keeps it."""
+    return {
+        "disable_after": disable_after,
+        "deliveries": [
+            {**d.__dict__, "attempts": [a.__dict__ for a in d.attempts]} for d in deliveries
+        ],
+    }
+
+
+def from_json(payload: dict[str, Any]) -> tuple[list[DeliveryRecord], int | None]:
+    """The deliveries of a batch `to_json` wrote, and the breaker setting they count with."""
+    deliveries = [
+        DeliveryRecord(**{**d, "attempts": tuple(Attempt(**a) for a in d["attempts"])})
+        for d in payload["deliveries"]
+    ]
+    return deliveries, payload["disable_after"]
 
 
 def _delivery(row: Sequence[Any], attempts: tuple[Attempt, ...]) -> DeliveryRecord:

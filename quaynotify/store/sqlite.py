@@ -77,16 +77,32 @@ CREATE TABLE IF NOT EXISTS rule_health (
     updated     REAL NOT NULL
 );
 """
+# Batches already recorded (an upload of one kept while a shared database was unreachable
+# is recorded once), and the batches kept here until it can be reached (spool.py).
+_SPOOL_2 = """
+CREATE TABLE IF NOT EXISTS upload (
+    batch       TEXT PRIMARY KEY,
+    created     REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upload_created ON upload (created);
+CREATE TABLE IF NOT EXISTS spool (
+    batch       TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    created     REAL NOT NULL,
+    payload     TEXT NOT NULL
+);
+"""
 # The migrations, in order: MIGRATIONS[n] takes a database from schema version n (PRAGMA
 # user_version; 0 is a new, empty file) to n + 1. Each is applied once; a database from a newer
 # quaynotify (a higher version) is refused, never taken back to this one's.
-MIGRATIONS: tuple[str, ...] = (_JOURNAL_1 + _INBOX_1 + _AUTHORIZATIONS_1 + _HEALTH_1,)
+MIGRATIONS: tuple[str, ...] = (_JOURNAL_1 + _INBOX_1 + _AUTHORIZATIONS_1 + _HEALTH_1, _SPOOL_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class SqliteBackend:
     """`state.db` in `directory`, connected on first use; safe across processes."""
 
+    kind = "sqlite"
     insertion_order = "rowid"
 
     def __init__(self, directory: Path) -> None:
@@ -145,6 +161,11 @@ class SqliteBackend:
         finally:
             other.close()
 
+    def version(self) -> int:
+        if not self.exists():
+            return 0
+        return int(self.read("PRAGMA user_version")[0][0])
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -162,6 +183,9 @@ class _Transaction:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)
+
+    def try_lock(self, name: str) -> bool:
+        return True  # BEGIN IMMEDIATE: this transaction is the only writer already
 
 
 def connect(path: Path) -> sqlite3.Connection:
