@@ -158,14 +158,16 @@ def test_help_lists_the_commands_in_order() -> None:
     listed = proc.stdout.split("\nCommands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.startswith("  ") and line.strip()]
     assert names == [
-        "emit", "replay", "events", "methods", "rule", "log", "inbox", "config", "email"
+        "emit", "replay", "events", "methods", "rule", "log", "inbox", "config", "email", "state"
     ]  # fmt: skip
 
 
 # -- only the command being run is built --------------------------------------------------------
 
 # The modules of quaynotify.cli that hold commands; running one imports that one alone.
-COMMAND_MODULES = {"emit", "replay", "catalogue", "rule", "log", "inbox", "config_cmd", "email"}
+COMMAND_MODULES = {
+    "emit", "replay", "catalogue", "rule", "log", "inbox", "config_cmd", "email", "state"
+}  # fmt: skip
 IN_PROCESS = """\
 import sys
 from quaynotify.cli import run
@@ -189,6 +191,7 @@ sys.exit(code)
         (("inbox", "--user", "alice"), "inbox"),
         (("config", "path"), "config_cmd"),
         (("email", "list"), "email"),
+        (("state", "info"), "state"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else v,
 )  # fmt: skip

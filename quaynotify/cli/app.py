@@ -101,6 +101,7 @@ COMMANDS: dict[str, str] = {
     "inbox": "inbox",
     "config": "config_cmd",
     "email": "email",
+    "state": "state",
 }
 
 

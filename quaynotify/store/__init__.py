@@ -43,6 +43,7 @@ class Store:
     def __init__(self, backend: Backend, spool: Spool | None = None) -> None:
         self.backend = backend
         self.spool = spool
+        self.synced: Synced | None = None  # what this run uploaded from the spool
         self.health = Health(backend)
         self.journal = Journal(backend, self.health, spool)
         self.inbox = Inbox(backend, spool)
@@ -69,7 +70,9 @@ class Store:
     def sync(self) -> Synced:
         """Upload what the spool kept, oldest first, each batch exactly once, forgetting
         each from the spool once it is in the shared database."""
+        self.synced = Synced(0, 0, 0, 0)  # from here on, reaching the database does not sync
         uploaded = skipped = deliveries = notifications = 0
+        self.backend.exists()  # reached (and ready) before the spool is read
         for kept in self.spool.kept() if self.spool else ():
             if kept.kind == JOURNAL:
                 records, disable_after = from_json(kept.payload)
@@ -90,7 +93,12 @@ class Store:
             uploaded, skipped = uploaded + new, skipped + (not new)
             assert self.spool is not None
             self.spool.forget(kept.batch)
-        return Synced(uploaded, skipped, deliveries, notifications)
+        self.synced = Synced(uploaded, skipped, deliveries, notifications)
+        return self.synced
+
+    def _sync_when_reached(self) -> None:
+        if self.synced is None:
+            self.sync()
 
     def close(self) -> None:
         self.backend.close()
@@ -109,5 +117,5 @@ def open_store(directory: Path, url: str | None = None, schema: str | None = Non
     backend = PostgresBackend(url, schema)
     store = Store(backend, Spool(sqlite_backend(directory)))
     # The next run that reaches the database uploads what an earlier one could not.
-    backend.when_ready(store.sync)
+    backend.when_ready(store._sync_when_reached)
     return store
