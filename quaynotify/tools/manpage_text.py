@@ -25,6 +25,11 @@ EXIT_STATUS: dict[ExitCode, str] = {
 ENVIRONMENT: dict[str, str] = {
     "QUAYNOTIFY_CONFIG": "The config file, when `--config` is not given.",
     "QUAYNOTIFY_STATE_DIR": "The state directory, when `--state-dir` is not given.",
+    "QUAYNOTIFY_STATE_URL": "A PostgreSQL state shared across machines, when `--state-url` "
+    "is not given (before `[state] url` in the config): `postgresql://USER:PASSWORD@HOST:PORT/"
+    "DBNAME?sslmode=...`, or an `env:NAME` or `file:PATH` reference to one. Needs `pip "
+    "install 'quaynotify[postgres]'`. What cannot reach the database is kept in the local "
+    "state and uploaded by the next run that reaches it, or by `state sync`.",
     "QUAYNOTIFY_USER": "Whose notifications `inbox` shows when `--user` is not given (else "
     "the login name).",
     "QUAYNOTIFY_DEBUG": "Any value but empty or 0: show a traceback when something goes wrong, "
@@ -53,7 +58,8 @@ FILES: dict[str, str] = {
     "it, so it can be kept in git.",
     "~/.local/state/quaynotify/state.db": "The state database (SQLite): the journal of "
     "deliveries and attempts, rule health (failure counts, the failure breaker), the "
-    "notification area and e-mail authorizations (`$XDG_STATE_HOME/quaynotify/state.db`).",
+    "notification area and e-mail authorizations (`$XDG_STATE_HOME/quaynotify/state.db`). "
+    "With a PostgreSQL state, it keeps what could not reach that database until it can.",
 }
 
 DESCRIPTION = (
