@@ -102,9 +102,6 @@ class _Shared:
     def __init__(self) -> None:
         self.down: str | None = None
         self.ready = False  # the schema is known to be this version's
-        # Called once, when the database is first reached and ready (the store uploads its
-        # spool then).
-        self.on_ready: Callable[[], object] | None = None
 
 
 class PostgresBackend:
@@ -121,6 +118,7 @@ class PostgresBackend:
         self.where = mask_state_url(url) + (f" (schema {schema})" if schema else "")
         self._shared = _shared or _Shared()
         self._conn: psycopg.Connection[Any] | None = None
+        self._on_ready: Callable[[], object] | None = None
         password = urlsplit(url).password or dict(parse_qsl(urlsplit(url).query)).get("password")
         if password:
             remember(password)
@@ -131,7 +129,7 @@ class PostgresBackend:
         return self._shared.down
 
     def exists(self) -> bool:
-        return self.version() > 0
+        return self._shared.ready or self.version() > 0
 
     def version(self) -> int:
         conn = self._connect()
@@ -201,14 +199,15 @@ class PostgresBackend:
             if self._guard("read", lambda: _schema_version(conn)) != SCHEMA_VERSION:
                 self._guard("migrate", lambda: self._migrate(conn))
             self._shared.ready = True
-            hook, self._shared.on_ready = self._shared.on_ready, None
-            if hook is not None:
-                hook()
+        hook, self._on_ready = self._on_ready, None
+        if hook is not None:
+            hook()
         return conn
 
     def when_ready(self, hook: Callable[[], object]) -> None:
-        """Call `hook` once, when the database is first reached and ready."""
-        self._shared.on_ready = hook
+        """Call `hook` once, when this backend (not one it lends to another thread) first
+        reaches the database and finds it ready."""
+        self._on_ready = hook
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
         from psycopg import sql
