@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from helpers.cli import Cli, Result
+from helpers.postgres import Backend, PostgresServer, need_postgres
 from helpers.terminal import Tmux
 
 from quaynotify.cli import run
@@ -29,6 +30,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.setenv("QUAYNOTIFY_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("QUAYNOTIFY_STATE_DIR", str(tmp_path / "state"))
+    # a state URL of the developer's own (a team's database) is never written by a test
+    monkeypatch.delenv("QUAYNOTIFY_STATE_URL", raising=False)
     for var in ("NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "QUAYNOTIFY_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     yield tmp_path
@@ -85,3 +88,32 @@ def ca() -> trustme.CA:
     import trustme
 
     return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The suite's PostgreSQL server (helpers/postgres.py), started the first time a test asks
+    for it; skipped (failed under QUAYNOTIFY_REQUIRE_TOOLS=1) without PostgreSQL or psycopg."""
+    server = PostgresServer.launch(need_postgres())
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, empty database of the test's own (role `quaynotify`, over TCP)."""
+    url = postgres.database()
+    yield url
+    postgres.start()  # a test that stopped the server leaves it running for the next one
+    postgres.discard(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    """Each state-dependent test, once per backend: SQLite in the test's state dir (as
+    without this fixture), then PostgreSQL, a fresh database named by QUAYNOTIFY_STATE_URL."""
+    if request.param == "sqlite":
+        return Backend("sqlite", None)
+    url: str = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("QUAYNOTIFY_STATE_URL", url)
+    return Backend("postgres", url)
