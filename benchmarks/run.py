@@ -6,8 +6,10 @@
 
 Everything is end to end: the installed `quaynotify` console script runs as a subprocess with
 QUAYNOTIFY_CONFIG and QUAYNOTIFY_STATE_DIR in a temporary directory, against a local receiver
-running in its own process (benchmarks/receiver.py). Baselines are subprocesses too, so both
-sides pay for interpreter start-up. Measured and baseline runs alternate (ABBA...), so drift on
+running in its own process (benchmarks/receiver.py); the PostgreSQL rows start a server of
+their own (the test suite's, tests/helpers/postgres.py), and are skipped with a note when
+PostgreSQL or psycopg is missing. Baselines are subprocesses too, so both sides pay for
+interpreter start-up. Measured and baseline runs alternate (ABBA...), so drift on
 a busy machine hits both. Prints a table and writes the results as JSON (default
 benchmarks/results.json). Exit status 0 when every target is met, 1 otherwise.
 """
@@ -29,11 +31,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 FANOUT_RULES = 1000
 STALL_RULES = 20
 MANY_RULES = 10_000
+PARALLEL_EMITS = 20
 EVENT_ARGS = ["repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]']
 
 # One-shot baselines, run as `python -c ...` subprocesses.
@@ -85,6 +89,7 @@ class Result:
     samples: dict[str, list[float]] = field(default_factory=dict)
     notes: str = ""
     informational: bool = False  # context for the row above; no target, never fails the run
+    skipped: bool = False  # could not run here (notes say why); never fails the run
 
 
 # -- the receiver -------------------------------------------------------------------------------
@@ -158,6 +163,29 @@ def timed(cmd: Sequence[str], env: dict[str, str], what: str) -> float:
     return elapsed
 
 
+def timed_together(cmd: Sequence[str], n: int, env: dict[str, str], what: str) -> float:
+    """Wall time from starting `n` copies of one subprocess at once until the last one exits;
+    their CPU seconds are added up."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err) for _ in range(n)
+        ]
+        cpu, failed = 0.0, 0
+        for proc in procs:
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            cpu += usage.ru_utime + usage.ru_stime
+            failed += proc.returncode != 0
+        elapsed = time.perf_counter() - start
+        if failed:
+            err.seek(0)
+            message = err.read().decode(errors="replace").strip()
+            raise SystemExit(f"benchmarks: {failed} of {n} {what} failed: {message}")
+    CPU.setdefault(what, []).append(cpu)
+    return elapsed
+
+
 def compare(
     measured: Callable[[], float], baseline: Callable[[], float], reps: int
 ) -> tuple[list[float], list[float]]:
@@ -210,6 +238,63 @@ def summarize(
     )
 
 
+def skipped(name: str, description: str, target: str, why: str) -> Result:
+    """A row that cannot be measured on this machine, and why."""
+    return Result(name, description, "s", 0.0, 0.0, 0.0, target, True, notes=why, skipped=True)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+class Postgres:
+    """The test suite's PostgreSQL server (tests/helpers/postgres.py: a cluster in a temporary
+    directory, run as `nobody` when we are root), started on first use; or why it cannot be."""
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.missing: str | None = None
+        self._started = False
+
+    def database(self) -> str | None:
+        """The URL of a fresh database, or None (then `missing` says why)."""
+        if not self._started:
+            self._started = True
+            self.server, self.missing = self._launch()
+        return None if self.server is None else str(self.server.database())
+
+    @staticmethod
+    def _launch() -> tuple[Any, str | None]:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            return None, "psycopg is not installed: pip install -e '.[postgres]'"
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        try:
+            from helpers.postgres import PostgresServer, find_bindir
+        except ImportError as exc:  # the helper's own imports (pytest): the test extra
+            return None, f"the test suite's helpers cannot be imported ({exc}): install '.[test]'"
+        bindir = find_bindir()
+        if bindir is None:
+            return None, (
+                "PostgreSQL's server binaries (initdb, postgres) are not installed: "
+                "apt-get install postgresql"
+            )
+        return PostgresServer.launch(bindir), None
+
+    @staticmethod
+    def deliveries(url: str) -> int:
+        """How many deliveries the database's journal holds."""
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM delivery").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
 # -- config files -------------------------------------------------------------------------------
 
 
@@ -248,10 +333,16 @@ class Bench:
         # sides in the temporary directory (the warm-up run fills it), never in the tree.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-        for key in ("QUAYNOTIFY_CONFIG", "QUAYNOTIFY_STATE_DIR", "QUAYNOTIFY_DEBUG"):
+        for key in (
+            "QUAYNOTIFY_CONFIG",
+            "QUAYNOTIFY_STATE_DIR",
+            "QUAYNOTIFY_STATE_URL",
+            "QUAYNOTIFY_DEBUG",
+        ):
             env.pop(key, None)
         self.base_env = env
         self.receiver = Receiver(env)
+        self.postgres = Postgres()
 
     def env(self, scenario: str, config: Path) -> dict[str, str]:
         state = self.root / scenario / "state"
@@ -459,6 +550,78 @@ class Bench:
         )
         return results
 
+    def pg_emit(self) -> list[Result]:
+        name, target = "emit, PostgreSQL state", "ratio <= 1.3"
+        description = (
+            "`quaynotify emit` to one local webhook with the state in PostgreSQL (a local "
+            "server, over TCP with a password) vs the same with the state in SQLite"
+        )
+        url = self.postgres.database()
+        if url is None:
+            return [skipped(name, description, target, f"skipped: {self.postgres.missing}")]
+        hook = f"{self.receiver.url}/hook"
+        config = write_config(
+            self.config_path("pg-emit"), [rule_block("acme/web", "repo_push", hook)]
+        )
+        on_postgres = {**self.env("pg-emit", config), "QUAYNOTIFY_STATE_URL": url}
+        on_sqlite = self.env("pg-emit-sqlite", config)
+
+        def run(env: dict[str, str], what: str) -> float:
+            self.receiver.reset()
+            elapsed = timed([self.quaynotify, "emit", *EVENT_ARGS], env, what)
+            self.receiver.expect(1, what)
+            return elapsed
+
+        ms, bs = compare(
+            lambda: run(on_postgres, "emit (PostgreSQL state)"),
+            lambda: run(on_sqlite, "emit (SQLite state)"),
+            self.reps,
+        )
+        self.journaled(url, self.reps + 1, "emit (PostgreSQL state)")
+        return [summarize(name, description, ms, bs, target, lambda m, r: r <= 1.3)]
+
+    def pg_parallel(self) -> list[Result]:
+        n = PARALLEL_EMITS
+        name, target = f"{n} parallel emits, PostgreSQL", "throughput ratio >= 1.0"
+        description = (
+            f"{n} `quaynotify emit` processes started at once, each to one local webhook, "
+            "sharing a PostgreSQL state vs sharing a SQLite state (one state directory): "
+            "start of the first to exit of the last"
+        )
+        url = self.postgres.database()
+        if url is None:
+            return [skipped(name, description, target, f"skipped: {self.postgres.missing}")]
+        hook = f"{self.receiver.url}/hook"
+        config = write_config(
+            self.config_path("pg-parallel"), [rule_block("acme/web", "repo_push", hook)]
+        )
+        on_postgres = {**self.env("pg-parallel", config), "QUAYNOTIFY_STATE_URL": url}
+        on_sqlite = self.env("pg-parallel-sqlite", config)
+
+        def run(env: dict[str, str], what: str) -> float:
+            self.receiver.reset()
+            elapsed = timed_together([self.quaynotify, "emit", *EVENT_ARGS], n, env, what)
+            self.receiver.expect(n, what)
+            return elapsed
+
+        ms, bs = compare(
+            lambda: run(on_postgres, f"{n} emits (PostgreSQL state)"),
+            lambda: run(on_sqlite, f"{n} emits (SQLite state)"),
+            self.reps,
+        )
+        self.journaled(url, (self.reps + 1) * n, f"{n} emits (PostgreSQL state)")
+        return [summarize(name, description, ms, bs, target, lambda m, r: r >= 1.0, per_run=n)]
+
+    def journaled(self, url: str, expected: int, what: str) -> None:
+        """Every run journaled in PostgreSQL: none fell back to the local spool (which a
+        run does, with a warning, when the database cannot be reached)."""
+        found = self.postgres.deliveries(url)
+        if found != expected:
+            raise SystemExit(
+                f"benchmarks: {what}: the PostgreSQL journal holds {found} deliveries, "
+                f"expected {expected}: some runs did not reach the database"
+            )
+
     def version(self) -> list[Result]:
         env = self.base_env
         ms, bs = compare(
@@ -485,6 +648,8 @@ BENCHMARKS: dict[str, Callable[[Bench], list[Result]]] = {
     "stall": Bench.stall,
     "many": Bench.many_rules,
     "version": Bench.version,
+    "pg-emit": Bench.pg_emit,
+    "pg-parallel": Bench.pg_parallel,
 }
 
 
@@ -494,7 +659,7 @@ BENCHMARKS: dict[str, Callable[[Bench], list[Result]]] = {
 def fmt(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value * 1000:.1f} ms"
-    return f"{value:,.0f} {unit}"
+    return f"{value:,.{0 if value >= 100 else 1}f} {unit}"
 
 
 def table(results: Sequence[Result]) -> str:
@@ -508,6 +673,8 @@ def table(results: Sequence[Result]) -> str:
             r.target,
             "info" if r.informational else "pass" if r.passed else "FAIL",
         ]
+        if not r.skipped
+        else [r.name, "-", "-", "-", r.target, "skip"]
         for r in results
     ]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
@@ -556,9 +723,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.extend(BENCHMARKS[name](bench))
         finally:
             bench.receiver.close()
+            bench.postgres.close()
     total = time.perf_counter() - started
 
     print(table(results))
+    for r in results:
+        if r.skipped:
+            print(f"{r.name}: {r.notes}", file=sys.stderr)
     print(f"\nmedian of {reps} repetitions after 1 warm-up; total {total:.0f} s", file=sys.stderr)
     report = {
         "repetitions": reps,

@@ -134,7 +134,11 @@ class PostgresBackend:
     def version(self) -> int:
         conn = self._connect()
         version = self._guard("read", lambda: _schema_version(conn))
-        return check_version(self.where, version, SCHEMA_VERSION, _ELSEWHERE)
+        check_version(self.where, version, SCHEMA_VERSION, _ELSEWHERE)
+        # Found current, it need not be looked at again in this run (each look is a round
+        # trip, and an emit asks whether the state exists before each record kind it reads).
+        self._shared.ready = self._shared.ready or version == SCHEMA_VERSION
+        return version
 
     @contextmanager
     def write(self) -> Iterator[_Transaction]:
@@ -261,11 +265,15 @@ _ELSEWHERE = "point --state-url at another database, or [state] schema at anothe
 
 
 def _schema_version(conn: psycopg.Connection[Any]) -> int:
-    """The schema version the search path's quaynotify_schema holds; 0 when there is none."""
-    row = conn.execute("SELECT to_regclass('quaynotify_schema') IS NOT NULL").fetchone()
-    if not (row and row[0]):
+    """The schema version the search path's quaynotify_schema holds; 0 when there is none.
+    One round trip: a missing table is the statement's error (the connection is in autocommit,
+    so no transaction is aborted by it)."""
+    from psycopg import errors
+
+    try:
+        found = conn.execute("SELECT version FROM quaynotify_schema").fetchone()
+    except errors.UndefinedTable:
         return 0
-    found = conn.execute("SELECT version FROM quaynotify_schema").fetchone()
     return int(found[0]) if found else 0
 
 
