@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from urllib.parse import quote
+from collections.abc import Callable
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 MASK = "********"
 # Parts shorter than this are not masked on their own: they would mask ordinary words. A
@@ -64,3 +65,46 @@ def forget_all() -> None:
     with _lock:
         _known.clear()
         _pattern = None
+
+
+def _every(name: str) -> bool:
+    return True
+
+
+def mask_url(
+    url: str,
+    secrets: tuple[str, ...] = (),
+    *,
+    secret_param: Callable[[str], bool] = _every,
+    bare_user_is_secret: bool = True,
+) -> str:
+    """A URL safe to print: the `secrets` given, a userinfo password and the values of the
+    query parameters that `secret_param` names (all of them, unless told) replaced by a mask.
+    A userinfo without a password (`https://TOKEN@host/`) is masked whole unless
+    `bare_user_is_secret` is false (`postgresql://user@host/`). An unparsable URL is masked
+    whole."""
+    for secret in secrets:
+        if secret:
+            url = url.replace(secret, MASK)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        if colon:
+            netloc = f"{user}:{MASK}@{host}"
+        elif bare_user_is_secret:
+            netloc = f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        query = urlencode(
+            [
+                (k, MASK if secret_param(k) else v)
+                for k, v in parse_qsl(query, keep_blank_values=True)
+            ],
+            safe="*",
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -10,7 +10,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from quaynotify.errors import UsageError
-from quaynotify.methods.base import MASK, Method, mask_secret, mask_url
+from quaynotify.masking import mask_url
+from quaynotify.methods.base import MASK, Method, mask_secret
 from quaynotify.methods.tables import MethodSettings, Table
 
 # Where each method's class lives, in the order the methods are listed.

@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.masking import MASK, remember
@@ -340,25 +340,3 @@ def url_password(value: str) -> str:
         return urlsplit(value).password or ""
     except ValueError:
         return ""
-
-
-def mask_url(url: str, secrets: tuple[str, ...] = ()) -> str:
-    """A URL safe to print: secrets, a userinfo password and query values replaced by a mask."""
-    for secret in secrets:
-        if secret:
-            url = url.replace(secret, MASK)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
-    query = parts.query
-    if query:
-        query = urlencode(
-            [(k, MASK) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*"
-        )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

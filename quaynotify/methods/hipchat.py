@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from quaynotify.errors import DeliveryError, ValidationError
+from quaynotify.masking import mask_url
 from quaynotify.methods.base import (
     HEADER_TOKEN,
     HEADER_TOKEN_RULE,
@@ -16,7 +17,6 @@ from quaynotify.methods.base import (
     Notification,
     RuleContext,
     Secret,
-    mask_url,
     unsendable_token,
     url_problem,
 )

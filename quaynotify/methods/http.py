@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from quaynotify import __version__
 from quaynotify.errors import DeliveryError
+from quaynotify.masking import mask_url
 from quaynotify.methods.base import (
     MASK,
     Method,
@@ -24,7 +25,6 @@ from quaynotify.methods.base import (
     Secret,
     SendContext,
     Sent,
-    mask_url,
     resolve_secret,
 )
 from quaynotify.methods.blocklist import BLOCKLIST, BlocklistError

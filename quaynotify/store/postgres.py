@@ -9,10 +9,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from quaynotify.errors import StateError, StateUnreachable
-from quaynotify.masking import MASK, remember
+from quaynotify.masking import mask_url, remember
 from quaynotify.store.db import Rows, check_version, statements
 
 if TYPE_CHECKING:
@@ -319,20 +319,4 @@ def is_state_url(value: str) -> bool:
 def mask_state_url(url: str) -> str:
     """The URL with its password (in the userinfo or a `password` parameter) masked; the
     user, host, database and the other parameters (sslmode, ...) kept."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{host}" if colon else f"{user}@{host}"
-    query = urlencode(
-        [
-            (k, MASK if k == "password" else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="*",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return mask_url(url, secret_param=lambda name: name == "password", bare_user_is_secret=False)
