@@ -143,11 +143,23 @@ class PostgresBackend:
     @contextmanager
     def write(self) -> Iterator[_Transaction]:
         import psycopg
+        from psycopg.pq import TransactionStatus
 
         conn = self._ready()
         try:
-            with conn.transaction():
-                yield _Transaction(conn)
+            # In pipeline mode the statements of a transaction go out together, and the
+            # client waits for the server only where it reads a result: a journal batch is
+            # two round trips (the batch's mark, then the rest with the commit), not six.
+            # BEGIN and COMMIT are sent as statements: psycopg's transaction() would wait
+            # for the server at both.
+            try:
+                with _pipeline(conn) as pipeline:
+                    conn.execute("BEGIN")
+                    yield _Transaction(conn, pipeline)
+                    conn.execute("COMMIT")
+            finally:
+                if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")  # the block raised, or a statement failed
         except psycopg.Error as exc:
             raise self._failure("write", exc) from exc
 
@@ -278,13 +290,15 @@ def _schema_version(conn: psycopg.Connection[Any]) -> int:
 
 
 class _Transaction:
-    """The statements of one write transaction on a connection."""
+    """The statements of one write transaction on a connection, sent in pipeline mode when
+    libpq has it (14 and newer)."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None) -> None:
         self._conn = conn
+        self._pipeline = pipeline
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        return self._conn.execute(_sql(sql), params)
+        return _Result(self._conn.execute(_sql(sql), params), self._pipeline)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._conn.cursor() as cursor:
@@ -295,6 +309,39 @@ class _Transaction:
             "SELECT pg_try_advisory_xact_lock(hashtext(%s))", (f"quaynotify:{name}",)
         ).fetchone()
         return bool(row and row[0])
+
+
+class _Result:
+    """One statement's result. Fetching rows waits for them (psycopg syncs the pipeline);
+    so does its row count, which a pipeline leaves unknown until then."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline | None) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        if self._pipeline is not None:
+            self._pipeline.sync()
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+@contextmanager
+def _pipeline(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Pipeline | None]:
+    """The connection in pipeline mode for the block, or as it is without libpq's support."""
+    import psycopg
+
+    if not psycopg.Pipeline.is_supported():
+        yield None
+        return
+    with conn.pipeline() as pipeline:
+        yield pipeline
 
 
 _TRANSLATED: dict[str, Any] = {}
