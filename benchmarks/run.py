@@ -578,7 +578,44 @@ class Bench:
             self.reps,
         )
         self.journaled(url, self.reps + 1, "emit (PostgreSQL state)")
-        return [summarize(name, description, ms, bs, target, lambda m, r: r <= 1.3)]
+        return [
+            summarize(name, description, ms, bs, target, lambda m, r: r <= 1.3),
+            self.round_trips(url, on_postgres),
+        ]
+
+    def round_trips(self, url: str, env: dict[str, str]) -> Result:
+        """What an emit costs across a network: the times it waits for the database (counted
+        by a proxy, tests/helpers/roundtrips.py), against the fewest a journaled delivery
+        can cost: connecting (TLS refused, SCRAM login) and one INSERT."""
+        import psycopg
+        from helpers.roundtrips import counting  # on sys.path since self.postgres started
+
+        with counting(url) as (proxy, through):
+            timed(
+                [self.quaynotify, "emit", *EVENT_ARGS],
+                {**env, "QUAYNOTIFY_STATE_URL": through},
+                "emit through the round-trip counter",
+            )
+            self.receiver.reset()
+            emit = proxy.total()
+            proxy.reset()
+            with psycopg.connect(through, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO upload (batch, created) VALUES (%s, 0)", (uuid.uuid4().hex,)
+                )
+            floor = proxy.total()
+        return Result(
+            name="  round trips per emit",
+            description="the emit above, its waits for the PostgreSQL server, vs connecting "
+            "and one INSERT with psycopg",
+            unit="round trips",
+            measured=emit,
+            baseline=floor,
+            ratio=emit / floor,
+            target="(context)",
+            passed=True,
+            informational=True,
+        )
 
     def pg_parallel(self) -> list[Result]:
         n = PARALLEL_EMITS
@@ -659,6 +696,8 @@ BENCHMARKS: dict[str, Callable[[Bench], list[Result]]] = {
 def fmt(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value * 1000:.1f} ms"
+    if unit == "round trips":
+        return f"{value:.0f}"
     return f"{value:,.{0 if value >= 100 else 1}f} {unit}"
 
 
