@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from quaynotify.errors import StateError, StateUnreachable
 from quaynotify.masking import MASK, remember
@@ -328,11 +328,10 @@ def mask_state_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user, colon, _ = userinfo.partition(":")
         netloc = f"{user}:{MASK}@{host}" if colon else f"{user}@{host}"
-    query = urlencode(
-        [
-            (k, MASK if k == "password" else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ],
-        safe="*",
+    # Each parameter kept as it was written: re-encoding them would show a path such as
+    # sslrootcert=/etc/ssl/ca.pem as %2Fetc%2Fssl%2Fca.pem, which is not what the user gave.
+    query = "&".join(
+        f"{key}={MASK}" if unquote_plus(key) == "password" else f"{key}{eq}{value}"
+        for key, eq, value in (p.partition("=") for p in parts.query.split("&") if p)
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
