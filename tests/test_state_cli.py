@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from helpers.cli import CONSOLE, Cli, Result, console, one_error
-from helpers.configs import REPO, add_rule, add_webhook, rule_add, write_config
+from helpers.configs import REPO, add_rule, add_webhook, rule_add, webhook_toml, write_config
 from helpers.postgres import Backend, PostgresServer
 from pytest_httpserver import HTTPServer
 
@@ -221,6 +221,27 @@ def test_a_password_given_as_a_url_parameter_is_masked_too(
         f"?password={MASK}&application_name=ci"
     )
     assert postgres.password not in result.out + result.err
+
+
+# -- state sync ---------------------------------------------------------------------------------
+
+
+def test_state_sync_on_the_local_state_says_how_to_share_it(cli: Cli) -> None:
+    """There is nothing to upload to without a shared state: a usage error that names the
+    three ways to set one."""
+    message = one_error(cli("state", "sync"), 2)
+    assert "--state-url, QUAYNOTIFY_STATE_URL or [state] url" in message, message
+
+
+def test_state_sync_with_nothing_kept_uploads_nothing(cli: Cli, postgres_url: str) -> None:
+    """A run that reached the database every time left nothing to upload: sync says so,
+    the location masked."""
+    done = cli("--state-url", postgres_url, "state", "sync", "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out) == {"batches": 0, "skipped": 0, "deliveries": 0, "notifications": 0}
+    said = cli("--state-url", postgres_url, "state", "sync")
+    assert (said.code, said.out) == (0, "")
+    assert said.err == f"quaynotify: nothing to upload: {masked(postgres_url)} has everything\n"
 
 
 # -- state copy ---------------------------------------------------------------------------------
@@ -488,6 +509,19 @@ def test_an_unreachable_database_fails_rule_add_without_touching_the_config(
 # -- [state] schema -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("schema", ["Team-A", "1team", "a" * 64, "public; DROP TABLE x"])
+def test_a_schema_that_is_no_postgresql_name_is_one_line_exit_3(
+    cli: Cli, postgres_url: str, config_file: Path, schema: str
+) -> None:
+    """[state] schema is checked when the config is read, before any database is used."""
+    write_config(config_file, f"[state]\nurl = {json.dumps(postgres_url)}\n",
+                 f"schema = {json.dumps(schema)}\n")  # fmt: skip
+    message = one_error(cli("state", "info"), 3)
+    assert "[state] schema must be a PostgreSQL schema name" in message, message
+    assert password_of(postgres_url) not in message
+    assert user_tables(postgres_url) == []
+
+
 def test_two_schemas_on_one_database_keep_independent_journals(
     cli: Cli, postgres_url: str, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
@@ -561,13 +595,16 @@ def test_a_postgresql_url_without_psycopg_names_the_extra(
     extra to install, in one line with exit 3, wherever the URL was set."""
     env = dict(no_psycopg)
     options: tuple[str, ...] = ()
+    state = ""
     if place == "option":
         options = ("--state-url", postgres_url)
     elif place == "environment":
         env["QUAYNOTIFY_STATE_URL"] = postgres_url
     else:
-        config_file.write_text(f'[state]\nurl = "{postgres_url}"\n')
-    for command in (("state", "info"), ("log",), ("state", "sync")):
+        state = f'[state]\nurl = "{postgres_url}"\n\n'
+    write_config(config_file, state, webhook_toml())
+    emit = ("emit", "repo_push", "--repo", REPO, "--sample")
+    for command in (("state", "info"), ("log",), ("state", "sync"), emit, ("rule", "list")):
         stderr = _one_line(console(*options, *command, env=env))
         assert EXTRA in stderr and masked(postgres_url) in stderr, stderr
         assert password_of(postgres_url) not in stderr
