@@ -39,6 +39,9 @@ EXTRA = "pip install 'quaynotify[postgres]'"
 # What one emit of repo_push to the three rules of `journal` adds: a delivery each, one attempt
 # for each success and two for the failure (max_attempts = 2), and alice's inbox record.
 PER_EMIT = {"deliveries": 3, "attempts": 4, "notifications": 1}
+# `state info --json`'s keys, in order; a shared state adds "spooled".
+INFO_KEYS = ["backend", "location", "schema", "schema_version",
+             "deliveries", "attempts", "notifications", "authorizations"]  # fmt: skip
 # A command that writes the config, and must ask the state first (is the address confirmed?).
 EMAIL_RULE = rule_add("email", "--email", "ops@example.com")
 
@@ -165,6 +168,7 @@ def test_state_info_shows_backend_location_schema_version_and_counts(
     view = info(cli)
     assert (view["backend"], view["location"], view["schema"]) == (kind, where, None)
     assert (view["schema_version"], counts(view)) == (version, times(2, authorizations=1))
+    assert list(view) == [*INFO_KEYS, *(["spooled"] if backend.name == "postgres" else [])]
     if backend.name == "postgres":
         assert view["spooled"] == 0  # nothing is waiting for `state sync`
 
@@ -683,6 +687,30 @@ def test_verify_full_with_another_ca_is_refused_in_one_line(
     assert "certificate verify failed" in message, message
     assert password_of(url) not in message
     assert user_tables(tls_database) == []  # (libpq's default sslmode, prefer, gets in)
+
+
+@pytest.mark.parametrize(("sslmode", "reached"), [("verify-ca", True), ("verify-full", False)])
+def test_verify_full_checks_the_host_name_and_verify_ca_does_not(
+    cli: Cli, tls_database: str, ca: trustme.CA, tmp_path: Path, sslmode: str, reached: bool
+) -> None:
+    """The certificate names 127.0.0.1; the URL names localhost (libpq's hostaddr makes it
+    connect to 127.0.0.1 all the same): verify-full refuses the name, verify-ca does not
+    look at it."""
+    root = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(root))
+    parts = urlsplit(tls_database)
+    netloc = parts.netloc.replace("@127.0.0.1:", "@localhost:")
+    url = (
+        f"postgresql://{netloc}{parts.path}?hostaddr=127.0.0.1&sslmode={sslmode}&sslrootcert={root}"
+    )
+    result = cli("--state-url", url, "state", "info", "--json")
+    if reached:
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["location"] == masked(url)
+    else:
+        message = one_error(result, 3)
+        assert 'does not match host name "localhost"' in message, message
+    assert password_of(url) not in result.out + result.err
 
 
 def test_sslmode_disable_reaches_libpq_too(cli: Cli, tls_database: str) -> None:
