@@ -227,6 +227,30 @@ def test_a_password_given_as_a_url_parameter_is_masked_too(
     assert postgres.password not in result.out + result.err
 
 
+def test_a_password_with_url_delimiters_logs_in_and_is_masked(
+    cli: Cli, postgres: PostgresServer, postgres_url: str
+) -> None:
+    """A password holding @ : / ? # % & and a space, percent-encoded in the URL as it must
+    be, reaches the server decoded (the login works) and shows in no form, raw or encoded."""
+    password = "p@ss:w/rd?#%40& x"
+    dbname = urlsplit(postgres_url).path.lstrip("/")
+    role = f"special_{dbname}"  # a role for this test alone (database names are never reused)
+    postgres.role(role, password)
+    url = postgres.url_as(role, password, dbname)
+    for result in (cli("--state-url", url, "state", "info", "--json"),
+                   cli("--state-url", url, "state", "info")):  # fmt: skip
+        assert result.code == 0, result.err
+        for form in (password, quote(password, safe=""), "p@ss", "w/rd"):
+            assert form not in result.out + result.err, form
+    view = info(cli, "--state-url", url)
+    assert view["location"] == f"postgresql://{role}:{MASK}@127.0.0.1:{postgres.port}/{dbname}"
+    wrong = url.replace(quote(password, safe=""), quote(password + "!", safe=""))
+    message = one_error(cli("--state-url", wrong, "state", "info"), 3)
+    assert "password authentication failed" in message, message
+    for form in (password, quote(password, safe=""), "p@ss", "w/rd"):
+        assert form not in message, form
+
+
 # -- state sync ---------------------------------------------------------------------------------
 
 

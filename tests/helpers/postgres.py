@@ -161,6 +161,16 @@ class PostgresServer:
         secret = quote(self.password if password is None else password, safe="")
         return f"postgresql://{ROLE}:{secret}@{HOST}:{self.port}/{dbname}"
 
+    def role(self, name: str, password: str) -> None:
+        """Another login role, with `password` (any characters), that may connect to every
+        database; dropped with the cluster. `url_as()` makes its URLs."""
+        self._admin_sql("CREATE ROLE {} LOGIN PASSWORD {}", _ident(name), _literal(password))
+
+    def url_as(self, user: str, password: str, dbname: str) -> str:
+        """A URL for another role, its user and password percent-encoded as a URL needs."""
+        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        return f"postgresql://{userinfo}@{HOST}:{self.port}/{dbname}"
+
     def database(self) -> str:
         """A fresh, empty database owned by `quaynotify`: its URL."""
         self._databases += 1
