@@ -343,6 +343,22 @@ def test_log_inbox_and_rule_health_on_the_copy_are_the_local_ones(
     assert sorted(r["number_of_failures"] for r in rules) == [0, 0, 2]
 
 
+def test_state_copy_goes_into_the_schema_of_the_config(
+    cli: Cli, journal: Callable[..., Result], postgres_url: str, config_file: Path
+) -> None:
+    """With [state] schema set (and no URL: the state here is still SQLite), the copy lands
+    in that schema of the database, and nowhere else in it."""
+    config_file.write_text('[state]\nschema = "team_a"\n' + config_file.read_text())
+    journal()
+    assert info(cli)["backend"] == "sqlite"
+    done = cli("state", "copy", "--to", postgres_url, "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["to"] == f"{masked(postgres_url)} (schema team_a)"
+    view = info(cli, "--state-url", postgres_url)
+    assert (view["schema"], counts(view)) == ("team_a", times(1))
+    assert {schema for schema, _ in user_tables(postgres_url)} == {"team_a"}
+
+
 @pytest.mark.parametrize(
     ("target", "detail"),
     [
@@ -632,7 +648,8 @@ def test_a_postgresql_url_without_psycopg_names_the_extra(
         state = f'[state]\nurl = "{postgres_url}"\n\n'
     write_config(config_file, state, webhook_toml())
     emit = ("emit", "repo_push", "--repo", REPO, "--sample")
-    for command in (("state", "info"), ("log",), ("state", "sync"), emit, ("rule", "list")):
+    copy = ("state", "copy", "--to", postgres_url)
+    for command in (("state", "info"), ("log",), ("state", "sync"), emit, ("rule", "list"), copy):
         stderr = _one_line(console(*options, *command, env=env))
         assert EXTRA in stderr and masked(postgres_url) in stderr, stderr
         assert password_of(postgres_url) not in stderr
