@@ -11,7 +11,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 MASK = "********"
 # Parts shorter than this are not masked on their own: they would mask ordinary words. A
@@ -98,13 +98,10 @@ def mask_url(
             netloc = f"{user}:{MASK}@{host}"
         elif bare_user_is_secret:
             netloc = f"{MASK}@{host}"
-    query = parts.query
-    if query:
-        query = urlencode(
-            [
-                (k, MASK if secret_param(k) else v)
-                for k, v in parse_qsl(query, keep_blank_values=True)
-            ],
-            safe="*",
-        )
+    # Each parameter kept as it was written, its value masked where it is a secret:
+    # re-encoding would show sslrootcert=/etc/ssl/ca.pem as %2Fetc%2Fssl%2Fca.pem.
+    query = "&".join(
+        f"{key}={MASK}" if secret_param(unquote_plus(key)) else f"{key}{eq}{value}"
+        for key, eq, value in (p.partition("=") for p in parts.query.split("&") if p)
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

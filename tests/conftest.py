@@ -99,6 +99,15 @@ def postgres() -> Iterator[PostgresServer]:
     server.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_tls(ca: trustme.CA) -> Iterator[PostgresServer]:
+    """A second server of the suite's own that speaks TLS, with a certificate for 127.0.0.1
+    from `ca`, and takes TCP logins over TLS only; started the first time a test asks."""
+    server = PostgresServer.launch(need_postgres(), tls=ca)
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def postgres_url(postgres: PostgresServer) -> Iterator[str]:
     """The URL of a fresh, empty database of the test's own (role `quaynotify`, over TCP)."""

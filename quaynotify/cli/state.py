@@ -106,7 +106,7 @@ def copy(
     from quaynotify.store.copy import copy_state
 
     g = globals_of(ctx)
-    target = state_location(to, lambda: g.config().settings.state) if to else None
+    target = state_location(to, lambda: g.config().settings.state, named="--to") if to else None
     if target is None:
         raise UsageError("--to must be a PostgreSQL URL, postgresql://USER:PASSWORD@HOST/DBNAME")
     local = open_store(state_dir(g.state_dir))

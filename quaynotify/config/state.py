@@ -22,15 +22,18 @@ class Location:
     source: str  # "--state-url", "QUAYNOTIFY_STATE_URL" or "[state] url"
 
 
-def state_location(option: str | None, settings: Callable[[], StateSettings]) -> Location | None:
+def state_location(
+    option: str | None, settings: Callable[[], StateSettings], *, named: str = "--state-url"
+) -> Location | None:
     """The PostgreSQL state asked for, or None for the local SQLite state. `settings` is
-    called only when the config is needed: for its [state] table."""
+    called only when the config is needed: for its [state] table. `named` is the option
+    `option` came from, for messages (`state copy` takes its URL as --to)."""
     from quaynotify.methods.base import resolve_secret
     from quaynotify.store.postgres import is_state_url, mask_state_url
 
     state = settings()
     for value, source in (
-        (option, "--state-url"),
+        (option, named),
         (os.environ.get(STATE_URL_ENV), STATE_URL_ENV),
         (state.url, "[state] url"),
     ):

@@ -47,6 +47,9 @@ def copy_state(source: Backend, target: Backend) -> dict[str, int]:
     """Copy what `target` lacks of `source`'s records; how many of each table were new."""
     copied = dict.fromkeys(NAMES.values(), 0)
     if not source.exists():
+        # Nothing to copy, but a target that cannot be reached (or is newer) is still said so,
+        # not reported as "copied 0" into a database that a mistyped URL never named.
+        target.version()
         return copied
     rows = {
         table: source.read(f"SELECT {columns} FROM {table} ORDER BY {source.insertion_order}")

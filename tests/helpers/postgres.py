@@ -7,6 +7,10 @@ The `postgres` fixture of conftest.py starts one, the first time a test asks for
 closes it at the end of the session. `initdb` and `postgres` refuse to run as root: when the
 suite is root (as CI is), the server runs as `nobody`, which then owns the directory.
 
+With `tls`, a certificate authority (trustme's), the server also speaks TLS, with a
+certificate that authority issued for 127.0.0.1, and takes TCP logins over TLS alone
+(`hostssl`): a client that connects without TLS is refused, so one that gets in used it.
+
 The suite itself administers the server (creating and dropping databases) as the cluster's
 superuser `postgres`, over the unix socket, where the server trusts local connections; tests
 and quaynotify connect as `quaynotify` over TCP, with its password, like a CI runner would.
@@ -34,6 +38,7 @@ from helpers.tools import missing
 
 if TYPE_CHECKING:
     import psycopg
+    import trustme
 
 DEBIAN = Path("/usr/lib/postgresql")
 ROLE = "quaynotify"
@@ -113,8 +118,10 @@ def free_port() -> int:
 class PostgresServer:
     """One cluster in a temporary directory; `launch()` makes and starts it."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, tls: trustme.CA | None = None) -> None:
         self.bindir = bindir
+        self.tls = tls
+        self.settings = dict(SETTINGS)
         self.password = secrets.token_urlsafe(24)
         self.port = 0
         self.account: pwd.struct_passwd | None = None  # the user the server runs as, if not us
@@ -130,10 +137,13 @@ class PostgresServer:
         atexit.register(self.close)
 
     @classmethod
-    def launch(cls, bindir: Path) -> PostgresServer:
-        server = cls(bindir)
+    def launch(cls, bindir: Path, tls: trustme.CA | None = None) -> PostgresServer:
+        """A new cluster, started; with `tls`, speaking TLS only over TCP (see above)."""
+        server = cls(bindir, tls)
         try:
             server._initdb()
+            if tls is not None:
+                server._use_tls(tls)
             server._start_on_a_free_port()
             server._admin_sql(
                 "CREATE ROLE {} LOGIN PASSWORD {}", _ident(ROLE), _literal(server.password)
@@ -150,6 +160,16 @@ class PostgresServer:
         another one is given (to check that a wrong one is refused)."""
         secret = quote(self.password if password is None else password, safe="")
         return f"postgresql://{ROLE}:{secret}@{HOST}:{self.port}/{dbname}"
+
+    def role(self, name: str, password: str) -> None:
+        """Another login role, with `password` (any characters), that may connect to every
+        database; dropped with the cluster. `url_as()` makes its URLs."""
+        self._admin_sql("CREATE ROLE {} LOGIN PASSWORD {}", _ident(name), _literal(password))
+
+    def url_as(self, user: str, password: str, dbname: str) -> str:
+        """A URL for another role, its user and password percent-encoded as a URL needs."""
+        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        return f"postgresql://{userinfo}@{HOST}:{self.port}/{dbname}"
 
     def database(self) -> str:
         """A fresh, empty database owned by `quaynotify`: its URL."""
@@ -236,6 +256,29 @@ class PostgresServer:
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
+    def _use_tls(self, ca: trustme.CA) -> None:
+        """A certificate for HOST from `ca`, its key readable by the server's owner alone (the
+        server refuses a key others can read), and TCP logins over TLS only."""
+        leaf = ca.issue_cert(HOST)
+        cert, key = self.root / "server.crt", self.root / "server.key"
+        cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+        key.write_bytes(leaf.private_key_pem.bytes())
+        key.chmod(0o600)
+        if self.account is not None:
+            for path in (cert, key):
+                os.chown(path, self.account.pw_uid, self.account.pw_gid)
+        self.settings.update(ssl="on", ssl_cert_file=str(cert), ssl_key_file=str(key))
+        hba = self.data / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        # `host` matches connections with or without TLS; `hostssl` only those with it
+        hba.write_text(
+            "\n".join(
+                "hostssl" + line[len("host") :] if line.split()[:1] == ["host"] else line
+                for line in lines
+            )
+            + "\n"
+        )
+
     def _start_on_a_free_port(self) -> None:
         # the port can be taken between our probe and the server's bind: try another
         for attempt in range(5):
@@ -248,7 +291,7 @@ class PostgresServer:
 
     def _start(self, port: int) -> None:
         self.port = port
-        settings = {**SETTINGS, "port": str(port), "unix_socket_directories": str(self.root)}
+        settings = {**self.settings, "port": str(port), "unix_socket_directories": str(self.root)}
         command = [str(self.bindir / "postgres"), "-D", str(self.data)]
         for name, value in settings.items():
             command += ["-c", f"{name}={value}"]
