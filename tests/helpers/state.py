@@ -7,7 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from quaynotify.store import Store
+
+# A test (or, as `pytestmark`, a module) that depends on the state runs once per backend.
+on_both_backends = pytest.mark.usefixtures("backend")
 
 
 def created(store: Store) -> bool:
