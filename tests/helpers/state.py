@@ -5,6 +5,7 @@ opening the SQLite file, so that a PostgreSQL run checks the PostgreSQL database
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,3 +56,10 @@ def everything_stored(store: Store) -> str:
     return "\n".join(
         repr(row) for table in tables(store) for row in rows(store, f"SELECT * FROM {table}")
     )
+
+
+def stored_bytes(store: Store, state_dir: Path) -> bytes:
+    """All the state keeps, as bytes: every file of the state dir (the SQLite database with
+    its WAL, or a PostgreSQL state's spool), and every row of the state's tables."""
+    files = sorted(p for p in state_dir.iterdir() if p.is_file()) if state_dir.is_dir() else []
+    return b"".join(p.read_bytes() for p in files) + everything_stored(store).encode()
