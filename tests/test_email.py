@@ -1026,3 +1026,19 @@ def test_a_hostile_smtp_reply_reaches_no_terminal_raw(
     for text in (result.out, result.err, cli("log").out):
         assert "\x1b" not in text and "\x07" not in text
         assert r"5.1.1 \x1b]0;pwned\x07[/bold]" in text
+
+
+@on_both_backends
+def test_a_nul_in_an_smtp_reply_is_journaled(cli: Cli, server: Server, store: Store) -> None:
+    """A NUL in a reply (journaled as received) is kept as U+FFFD on both backends: on
+    PostgreSQL, whose text cannot hold a NUL, it once failed the whole journal batch (exit 3,
+    the delivery not journaled)."""
+    authorize_and_confirm(cli, server)
+    assert add_email_rule(cli).code == 0
+    server.handler.rcpt_reply = "550 5.1.1 no\x00such\x00user"
+    result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
+    assert result.code == ExitCode.FAILED, result.err
+    (delivery,) = store.journal.deliveries()
+    assert delivery.status == "failed"
+    assert "5.1.1 no\ufffdsuch\ufffduser" in (delivery.error or "")
+    assert "5.1.1 no\ufffdsuch\ufffduser" in delivery.attempts[0].message

@@ -104,6 +104,19 @@ def test_pruning_forgets_old_deliveries_with_their_attempts(store: Store) -> Non
     assert rows(store, "SELECT delivery_id FROM attempt") == [("new",)]
 
 
+def test_a_nul_in_free_text_is_kept_as_u_fffd_on_every_backend(store: Store) -> None:
+    """PostgreSQL's text cannot hold a NUL: a batch carrying one (a receiver's reply) once
+    failed there whole. Both backends keep U+FFFD instead, in the journal and rule health."""
+    nul = delivery(
+        "n1", status="failed", error="550 no\x00user", attempts=(attempt(False, "550 no\x00user"),)
+    )
+    assert store.journal.record([nul, delivery("ok", rule_id="r2")], disable_after=3) == []
+    kept = store.journal.delivery("n1")
+    assert (kept.error, kept.attempts[0].message) == ("550 no\ufffduser", "550 no\ufffduser")
+    assert store.health.of(["r1"])["r1"].last_error == "550 no\ufffduser"
+    assert store.journal.delivery("ok").status == "succeeded"  # the rest of the batch too
+
+
 # -- rule health, counted as the journal records ---------------------------------------------------
 
 
