@@ -196,6 +196,22 @@ def test_emit_from_a_stream_emits_each_event(
     assert sorted(d["repository"] for d in document["deliveries"]) == ["acme/api", "acme/web"]
 
 
+@on_both_backends
+def test_a_nul_in_a_streams_performer_is_journaled_as_u_fffd(
+    cli: Cli, fast: Path, httpserver: HTTPServer, switch: Switch
+) -> None:
+    """A stream's JSON can carry a NUL ("\\u0000") in "performer", which the journal keeps:
+    as U+FFFD on both backends (PostgreSQL's text cannot hold a NUL; the batch failed there)."""
+    switch.up = True
+    add_webhook(cli, httpserver.url_for("/hook"))
+    line = json.dumps({"event": "repo_push", "repository": "acme/web",
+                       "data": {"updated_tags": ["v1"]}, "performer": "ali\u0000ce"})  # fmt: skip
+    result = cli("emit", "--from", "-", stdin=line)
+    assert result.code == 0, result.err
+    [delivery] = journal(cli)
+    assert delivery["performer"] == "ali\ufffdce"
+
+
 def test_emit_from_a_stream_that_reaches_no_rule_says_so(cli: Cli, fast: Path) -> None:
     line = json.dumps({"event": "repo_push", "repository": "acme/none",
                        "data": {"updated_tags": ["v1"]}})  # fmt: skip
