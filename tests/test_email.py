@@ -528,6 +528,7 @@ def test_authorization_is_not_checked_at_send_time() -> None:
     assert seen == [(REPO, ADDRESS)]
 
 
+@on_both_backends
 def test_config_check_reports_a_bad_smtp_table(cli: Cli, server: Server, config_file: Path) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
@@ -861,6 +862,7 @@ def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, store: Store) 
     )
 
 
+@on_both_backends
 def test_hostile_event_data_is_escaped_and_injects_no_header(cli: Cli, server: Server) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli, event="repo_mirror_sync_failed").code == 0
@@ -913,6 +915,7 @@ def test_a_permanent_reply_is_not_retried(cli: Cli, server: Server, store: Store
     assert "failed after 1 attempt: SMTP 550" in result.err
 
 
+@on_both_backends
 def test_emit_dry_run_sends_nothing(cli: Cli, server: Server) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0

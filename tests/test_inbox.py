@@ -145,11 +145,15 @@ def test_team_members_are_read_when_sending(cli: Cli, people: Path) -> None:
     assert inbox(cli, "alice") == []
 
 
-def test_team_without_members_creates_nothing_and_succeeds(cli: Cli, people: Path) -> None:
+@on_both_backends
+def test_team_without_members_creates_nothing_and_succeeds(
+    cli: Cli, people: Path, store: Store
+) -> None:
     add_ok(cli, "team:empty")
     (delivery,) = emit(cli)["deliveries"]
     assert delivery["status"] == "succeeded"
     assert attempt_message(delivery) == "team empty has no members: no record created"
+    assert rows(store, "SELECT COUNT(*) FROM inbox") == [(0,)]
 
 
 @on_both_backends
@@ -296,6 +300,7 @@ def test_image_expiry_is_refused_for_the_notification_area() -> None:
     QuayNotification.check_event("repo_push")  # every other event is fine
 
 
+@on_both_backends
 def test_image_expiry_rule_written_by_hand_fails_without_retrying(cli: Cli, people: Path) -> None:
     people.write_text(
         PEOPLE + '\n[[rule]]\nid = "r1"\nrepository = "acme/web"\nevent = "repo_image_expiry"\n'
@@ -565,6 +570,7 @@ def test_image_expiry_is_refused_when_the_rule_is_added(cli: Cli, people: Path) 
     assert people.read_text() == PEOPLE
 
 
+@on_both_backends
 def test_team_gone_when_sending_succeeds_and_says_so(cli: Cli, people: Path) -> None:
     add_ok(cli, "team:owners")
     people.write_text(people.read_text().replace('owners = ["alice", "bob", "alice"]\n', ""))
