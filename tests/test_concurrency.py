@@ -123,6 +123,7 @@ def test_deliveries_share_one_http_client(cli: Cli, config_file: Path, receiver:
     assert 1 <= len({r.client for r in receiver.requests}) <= 3
 
 
+@on_both_backends
 def test_each_delivery_runs_its_own_retry_loop(cli: Cli, config_file: Path) -> None:
     def respond(request: Received, seen: int) -> int:
         return 500 if request.path == "/flaky" and seen < 3 else 200
