@@ -14,6 +14,7 @@ from helpers.postgres import Backend, PostgresServer, need_postgres
 from helpers.terminal import Tmux
 
 from quaynotify.cli import run
+from quaynotify.store import Store, open_store
 
 if TYPE_CHECKING:
     import trustme
@@ -126,3 +127,13 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     url: str = request.getfixturevalue("postgres_url")
     monkeypatch.setenv("QUAYNOTIFY_STATE_URL", url)
     return Backend("postgres", url)
+
+
+@pytest.fixture
+def store(backend: Backend, state_dir: Path) -> Iterator[Store]:
+    """The test's state on the backend under test, opened as the CLI opens it (SQLite in the
+    state dir, or the PostgreSQL database with the state dir as its spool); nothing is
+    created until it is used. Look at what commands left through it (helpers/state.py)."""
+    opened = open_store(state_dir, backend.url)
+    yield opened
+    opened.close()

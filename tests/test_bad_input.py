@@ -921,6 +921,8 @@ def test_bad_input_is_one_error_line(
     config_file.write_bytes(case.config)
     os.utime(config_file, ns=(1_000_000_000, 1_000_000_000))  # any later write would show
     make_files(tmp_path, case.files)
+    # SQLite state only: the cases are about bad input, and those about the state (a junk or
+    # a newer state.db) are about the SQLite file.
     if case.database:
         state = open_store(tmp_path / "state")
         state.health.reset(R1)

@@ -23,9 +23,10 @@ import pytest
 from helpers.cli import CONSOLE, Cli
 from helpers.configs import NOWHERE, rule_add, rule_id, webhook_toml, write_config
 from helpers.receivers import Hanging, Received, Receiver, Resetting
+from helpers.state import on_both_backends
 
 from quaynotify.config import load as cfg
-from quaynotify.store import open_store
+from quaynotify.store import Store
 
 TAGS = 'updated_tags=["latest"]'
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", TAGS)
@@ -122,6 +123,7 @@ def test_deliveries_share_one_http_client(cli: Cli, config_file: Path, receiver:
     assert 1 <= len({r.client for r in receiver.requests}) <= 3
 
 
+@on_both_backends
 def test_each_delivery_runs_its_own_retry_loop(cli: Cli, config_file: Path) -> None:
     def respond(request: Received, seen: int) -> int:
         return 500 if request.path == "/flaky" and seen < 3 else 200
@@ -366,7 +368,12 @@ def test_writers_killed_at_random_moments_never_break_the_config(tmp_path: Path)
 
 
 @pytest.mark.parametrize("fresh", [False, True], ids=["existing-database", "fresh-state-dir"])
-def test_parallel_emits_journal_every_delivery_once(tmp_path: Path, fresh: bool) -> None:
+def test_parallel_emits_journal_every_delivery_once(
+    tmp_path: Path, store: Store, fresh: bool
+) -> None:
+    """20 emits at once, on each backend (the processes inherit QUAYNOTIFY_STATE_URL), into
+    a state that exists or one the first of them creates: each delivery journaled once."""
+
     def respond(request: Received, seen: int) -> int:
         return 500 if request.path == "/flaky" and seen == 1 else 200
 
@@ -377,9 +384,8 @@ def test_parallel_emits_journal_every_delivery_once(tmp_path: Path, fresh: bool)
             config, [receiver.url(p) for p in ("/a", "/b", "/flaky")], "max_attempts = 2\n"
         )
         if not fresh:
-            state = open_store(tmp_path / "state")
-            state.health.reset(rule_id(1))  # creates the database
-            state.close()
+            store.health.reset(rule_id(1))  # creates the database (the store's is tmp_path/state)
+            store.close()
         procs = [spawn(EMIT, env) for _ in range(20)]
         printed = []
         for proc in procs:
@@ -436,9 +442,10 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
+@on_both_backends
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
-    tmp_path: Path, signum: int
+    tmp_path: Path, store: Store, signum: int
 ) -> None:
     rules, free, pool = 300, 20, 8
     gate = Gate(free)
@@ -472,7 +479,7 @@ def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
         "interrupted before the first attempt"
     }
     # Interrupted is not the receiver's failure: the breaker did not count it.
-    health = open_store(tmp_path / "state").health.of()
+    health = store.health.of()
     assert all(h.failures == 0 for h in health.values())
     # What did not finish is what replay --failed sends, with the same delivery ids.
     with Receiver() as again:
@@ -484,6 +491,7 @@ def test_a_signal_stops_new_attempts_journals_everything_and_exits_130(
         }
 
 
+@on_both_backends
 def test_attempts_that_end_within_the_grace_are_journaled_as_they_ended(tmp_path: Path) -> None:
     gate = Gate(0)
     config = tmp_path / "config.toml"

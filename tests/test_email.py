@@ -1,6 +1,6 @@
 """The `email` method and e-mail authorization (Quay's confirmation flow and messages),
 against a real SMTP server: aiosmtpd in a thread, STARTTLS or implicit TLS with a trustme CA,
-AUTH required."""
+AUTH required. What keeps or reads authorizations, codes or the journal runs on both backends."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from helpers.cli import Cli, Result
 from helpers.configs import rule_add
+from helpers.state import created, on_both_backends, rows, stored_bytes
 
 from quaynotify.catalogue.data import build_event_data
 from quaynotify.catalogue.events import get_event
@@ -33,7 +34,7 @@ from quaynotify.methods.email import NOT_AUTHORIZED, Email
 from quaynotify.methods.smtp import Mail, parse_smtp, send_mail
 from quaynotify.render.messages import messages
 from quaynotify.services.authorization import authorizations, checker, confirm, verification_mail
-from quaynotify.store import Store, open_store
+from quaynotify.store import Store
 
 # aiosmtpd warns when AUTH is allowed without STARTTLS; the ssl variant is all TLS from the start.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -235,6 +236,7 @@ def add_email_rule(
 # -- authorization ------------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_authorize_mails_the_code_and_the_confirm_command(cli: Cli, server: Server) -> None:
     result = cli("email", "authorize", REPO, ADDRESS)
     assert result.code == 0, result.err
@@ -262,6 +264,7 @@ def test_authorize_mails_the_code_and_the_confirm_command(cli: Cli, server: Serv
     assert code not in result.out + result.err
 
 
+@on_both_backends
 def test_authorize_again_resends_the_same_code_until_confirmed(cli: Cli, server: Server) -> None:
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
     first = code_in(server.last)
@@ -281,6 +284,7 @@ def test_authorize_again_resends_the_same_code_until_confirmed(cli: Cli, server:
     assert len(server.handler.messages) == 3
 
 
+@on_both_backends
 def test_confirm_is_idempotent_and_rejects_unknown_codes(cli: Cli, server: Server) -> None:
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
     code = code_in(server.last)
@@ -302,12 +306,14 @@ def test_confirm_is_idempotent_and_rejects_unknown_codes(cli: Cli, server: Serve
         )
 
 
-def test_confirm_without_a_database_does_not_create_one(cli: Cli, state_dir: Path) -> None:
+@on_both_backends
+def test_confirm_without_a_database_does_not_create_one(cli: Cli, store: Store) -> None:
     assert cli("email", "confirm", "ABCDEFGHIJKLMNOP").code == ExitCode.USAGE
     assert cli("email", "list").out == ""
-    assert not (state_dir / "state.db").exists()
+    assert not created(store)
 
 
+@on_both_backends
 def test_list_shows_authorizations_without_codes(cli: Cli, server: Server) -> None:
     code = authorize_and_confirm(cli, server)
     assert cli("email", "authorize", "acme/api", "ops@example.com").code == 0
@@ -346,7 +352,8 @@ def test_authorize_rejects_bad_input(
     assert server.handler.messages == []
 
 
-def test_authorize_needs_an_smtp_table(cli: Cli, config_file: Path, state_dir: Path) -> None:
+@on_both_backends
+def test_authorize_needs_an_smtp_table(cli: Cli, config_file: Path, store: Store) -> None:
     result = cli("email", "authorize", REPO, ADDRESS)
     assert result.code == ExitCode.CONFIG
     assert result.err == (
@@ -359,11 +366,12 @@ def test_authorize_needs_an_smtp_table(cli: Cli, config_file: Path, state_dir: P
     assert result.err == (
         'quaynotify: error: [smtp] security must be "starttls", "ssl" or "none", got \'tls\'\n'
     )
-    assert not (state_dir / "state.db").exists()
+    assert not created(store)
 
 
+@on_both_backends
 def test_authorize_reports_a_failed_send_and_keeps_the_code(
-    cli: Cli, server: Server, config_file: Path
+    cli: Cli, server: Server, store: Store
 ) -> None:
     server.handler.rcpt_reply = "550 5.1.1 Mailbox unavailable"
     result = cli("email", "authorize", REPO, ADDRESS)
@@ -376,13 +384,14 @@ def test_authorize_reports_a_failed_send_and_keeps_the_code(
     )
     server.handler.rcpt_reply = None
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
-    (record,) = authorizations(open_store(config_file.parent / "state"))
+    (record,) = authorizations(store)
     assert not record.confirmed
 
 
 # -- rule add -----------------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_rule_add_refuses_an_unconfirmed_address_then_accepts(cli: Cli, server: Server) -> None:
     expected = (
         "quaynotify: error: The specified e-mail address is not authorized to receive"
@@ -519,6 +528,7 @@ def test_authorization_is_not_checked_at_send_time() -> None:
     assert seen == [(REPO, ADDRESS)]
 
 
+@on_both_backends
 def test_config_check_reports_a_bad_smtp_table(cli: Cli, server: Server, config_file: Path) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
@@ -822,16 +832,13 @@ def test_preview_shows_the_target_and_message_but_no_password(
 # -- end to end through the CLI -----------------------------------------------------------------
 
 
-def journal(config_file: Path) -> Store:
-    return open_store(config_file.parent / "state")
-
-
-def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: Path) -> None:
+@on_both_backends
+def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, store: Store) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == 0, result.err
-    (delivery,) = journal(config_file).journal.deliveries()
+    (delivery,) = store.journal.deliveries()
     assert delivery.status == "succeeded"
     assert [(a.ok, a.status) for a in delivery.attempts] == [(True, 250)]
     received = server.last
@@ -855,6 +862,7 @@ def test_emit_delivers_to_an_email_rule(cli: Cli, server: Server, config_file: P
     )
 
 
+@on_both_backends
 def test_hostile_event_data_is_escaped_and_injects_no_header(cli: Cli, server: Server) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli, event="repo_mirror_sync_failed").code == 0
@@ -873,13 +881,14 @@ def test_hostile_event_data_is_escaped_and_injects_no_header(cli: Cli, server: S
     assert "x\nBcc: evil@example.com\n<script>alert(1)</script>" in received.part("plain")
 
 
-def test_a_temporary_reply_is_retried(cli: Cli, server: Server, config_file: Path) -> None:
+@on_both_backends
+def test_a_temporary_reply_is_retried(cli: Cli, server: Server, store: Store) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
     server.handler.data_replies.append("451 4.3.0 Try again later")
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == 0, result.err
-    (delivery,) = journal(config_file).journal.deliveries()
+    (delivery,) = store.journal.deliveries()
     assert delivery.status == "succeeded"
     first, second = delivery.attempts
     assert (first.ok, first.status, second.ok, second.status) == (False, 451, True, 250)
@@ -888,13 +897,14 @@ def test_a_temporary_reply_is_retried(cli: Cli, server: Server, config_file: Pat
     assert len(server.handler.messages) == 2  # the authorization e-mail, then this one
 
 
-def test_a_permanent_reply_is_not_retried(cli: Cli, server: Server, config_file: Path) -> None:
+@on_both_backends
+def test_a_permanent_reply_is_not_retried(cli: Cli, server: Server, store: Store) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
     server.handler.rcpt_reply = "550 5.1.1 Mailbox unavailable"
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).journal.deliveries()
+    (delivery,) = store.journal.deliveries()
     assert delivery.status == "failed"
     (attempt,) = delivery.attempts
     assert (attempt.ok, attempt.status) == (False, 550)
@@ -905,6 +915,7 @@ def test_a_permanent_reply_is_not_retried(cli: Cli, server: Server, config_file:
     assert "failed after 1 attempt: SMTP 550" in result.err
 
 
+@on_both_backends
 def test_emit_dry_run_sends_nothing(cli: Cli, server: Server) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
@@ -919,8 +930,9 @@ def test_emit_dry_run_sends_nothing(cli: Cli, server: Server) -> None:
     assert server.handler.data_calls == sent_before
 
 
+@on_both_backends
 def test_wrong_password_through_the_cli(
-    cli: Cli, server: Server, config_file: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, server: Server, store: Store, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     authorize_and_confirm(cli, server)
     assert add_email_rule(cli).code == 0
@@ -935,18 +947,18 @@ def test_wrong_password_through_the_cli(
     assert "check [smtp] username and password (permanent: not retried)" in result.err
     emitted = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert emitted.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).journal.deliveries()
+    (delivery,) = store.journal.deliveries()
     assert len(delivery.attempts) == 1  # an authentication failure is not retried
     assert delivery.attempts[0].status == 535
     for text in (result.out, result.err, emitted.out, emitted.err):
         assert wrong not in text
-    for f in (config_file.parent / "state").iterdir():
-        assert wrong.encode() not in f.read_bytes(), f.name
+    assert wrong.encode() not in stored_bytes(store, state_dir)
 
 
+@on_both_backends
 @pytest.mark.parametrize("written", ["env", "literal"])
 def test_the_smtp_password_never_appears(
-    cli: Cli, server: Server, config_file: Path, written: str
+    cli: Cli, server: Server, config_file: Path, store: Store, state_dir: Path, written: str
 ) -> None:
     if written == "literal":
         config_file.write_text(server.config_text(password=PASSWORD))
@@ -974,22 +986,20 @@ def test_the_smtp_password_never_appears(
     assert server.auth.logins and all(p == PASSWORD for _, p in server.auth.logins)
     for result in outputs:
         assert PASSWORD not in result.out and PASSWORD not in result.err
-    files = list((config_file.parent / "state").iterdir())
-    assert any(f.name == "state.db" for f in files)
-    for f in files:
-        assert PASSWORD.encode() not in f.read_bytes(), f.name
+    assert created(store)  # what was kept is looked at, not an empty state
+    assert PASSWORD.encode() not in stored_bytes(store, state_dir)
 
 
 # -- the domain functions -----------------------------------------------------------------------
 
 
-def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_dir: Path) -> None:
-    state = open_store(state_dir)
-    is_ok = checker(state)
+@on_both_backends
+def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, store: Store) -> None:
+    is_ok = checker(store)
     assert not is_ok(REPO, ADDRESS)
     assert cli("email", "authorize", REPO, ADDRESS).code == 0
     assert not is_ok(REPO, ADDRESS)
-    record, already = confirm(state, code_in(server.last))
+    record, already = confirm(store, code_in(server.last))
     assert (record.repository, record.email, record.confirmed, already) == (
         REPO,
         ADDRESS,
@@ -999,12 +1009,13 @@ def test_checker_reads_confirmed_authorizations(cli: Cli, server: Server, state_
     assert record.confirmed_at is not None
     assert is_ok(REPO, ADDRESS)
     assert not is_ok("acme/api", ADDRESS)
-    (code_row,) = state.backend.read("SELECT code FROM authorized_email")
+    (code_row,) = rows(store, "SELECT code FROM authorized_email")
     assert re.fullmatch(r"[A-Z0-9]{16}", code_row[0])
 
 
+@on_both_backends
 def test_a_hostile_smtp_reply_reaches_no_terminal_raw(
-    cli: Cli, server: Server, config_file: Path
+    cli: Cli, server: Server, store: Store
 ) -> None:
     # The writer shows control characters as escapes (test_output_hostile.py); an SMTP reply
     # is one more way for them to arrive.
@@ -1013,8 +1024,24 @@ def test_a_hostile_smtp_reply_reaches_no_terminal_raw(
     server.handler.rcpt_reply = "550 5.1.1 \x1b]0;pwned\x07[/bold]"
     result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
     assert result.code == ExitCode.FAILED
-    (delivery,) = journal(config_file).journal.deliveries()
+    (delivery,) = store.journal.deliveries()
     assert "\x1b]0;pwned\x07" in (delivery.error or "")  # journaled as received
     for text in (result.out, result.err, cli("log").out):
         assert "\x1b" not in text and "\x07" not in text
         assert r"5.1.1 \x1b]0;pwned\x07[/bold]" in text
+
+
+@on_both_backends
+def test_a_nul_in_an_smtp_reply_is_journaled(cli: Cli, server: Server, store: Store) -> None:
+    """A NUL in a reply (journaled as received) is kept as U+FFFD on both backends: on
+    PostgreSQL, whose text cannot hold a NUL, it once failed the whole journal batch (exit 3,
+    the delivery not journaled)."""
+    authorize_and_confirm(cli, server)
+    assert add_email_rule(cli).code == 0
+    server.handler.rcpt_reply = "550 5.1.1 no\x00such\x00user"
+    result = cli("emit", "repo_push", "--repo", REPO, "--set", 'updated_tags=["latest"]')
+    assert result.code == ExitCode.FAILED, result.err
+    (delivery,) = store.journal.deliveries()
+    assert delivery.status == "failed"
+    assert "5.1.1 no\ufffdsuch\ufffduser" in (delivery.error or "")
+    assert "5.1.1 no\ufffdsuch\ufffduser" in delivery.attempts[0].message

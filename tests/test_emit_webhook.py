@@ -1,5 +1,6 @@
 """`emit` to webhook rules, end to end against a real receiver: Quay's event data byte for byte,
-the headers, --data/--set/--sample/--performer/--dry-run, event filters, body templates."""
+the headers, --data/--set/--sample/--performer/--dry-run, event filters, body templates; the
+tests that read the journal back run on both backends."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from helpers.quay_samples import (
     assert_commit_date,
     common,
 )
+from helpers.state import on_both_backends
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
@@ -172,6 +174,7 @@ def test_non_ascii_is_escaped_as_python_json_dumps_does(
     assert b", " in raw and b'": ' in raw  # Python's default separators
 
 
+@on_both_backends
 def test_headers(cli: Cli, hook: Callable[..., str], httpserver: HTTPServer) -> None:
     hook("repo_push")
     result = cli("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]',
@@ -185,6 +188,7 @@ def test_headers(cli: Cli, hook: Callable[..., str], httpserver: HTTPServer) -> 
     assert request.headers["webhook-id"] == delivery["id"] == logged["id"]
 
 
+@on_both_backends
 def test_every_matching_rule_gets_its_own_delivery_id(
     cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
 ) -> None:
@@ -256,6 +260,7 @@ def test_set_applies_over_the_sample(
     assert body_of(request) == common() | {"updated_tags": ["v9"], "pruned_image_count": 3}
 
 
+@on_both_backends
 def test_performer_is_journaled_not_sent(
     cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
 ) -> None:
@@ -269,6 +274,7 @@ def test_performer_is_journaled_not_sent(
     assert logged["performer"] == "acme+deployer"
 
 
+@on_both_backends
 def test_dry_run_prints_what_would_be_sent_and_sends_nothing(
     cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
 ) -> None:
@@ -499,6 +505,7 @@ def test_template_and_plain_rules_side_by_side(
     }
 
 
+@on_both_backends
 def test_data_that_does_not_fit_the_template_fails_once_without_retrying(
     cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
 ) -> None:

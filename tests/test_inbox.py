@@ -1,11 +1,11 @@
 """The notification area: quay_notification rules (user, team and org targets, Quay's
-validation), and `quaynotify inbox` listing, showing and dismissing what they deliver."""
+validation), and `quaynotify inbox` listing, showing and dismissing what they deliver; what
+reads the records back runs on both backends."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import time
 import uuid
 from collections import Counter
@@ -17,13 +17,14 @@ import pytest
 from helpers.cli import Cli, Result
 from helpers.configs import rule_add
 from helpers.quay_samples import common
+from helpers.state import created, on_both_backends, rows
 
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods import parse_method_settings
 from quaynotify.methods.base import Notification, SendContext
 from quaynotify.methods.quay_notification import QuayNotification
 from quaynotify.services.inbox import Inbox
-from quaynotify.store import open_store
+from quaynotify.store import Store, open_store
 
 NO_TABLES = parse_method_settings({})  # a config without [teams] or [orgs]
 
@@ -87,6 +88,7 @@ EVENT_DATA = common(host="quay.io") | {"updated_tags": ["latest"]}
 # -- the three target kinds -----------------------------------------------------------------------
 
 
+@on_both_backends
 def test_user_target_creates_one_record_for_that_user(cli: Cli, people: Path) -> None:
     add_ok(cli, "user:dave")
     outcome = emit(cli)
@@ -115,6 +117,7 @@ def test_user_target_creates_one_record_for_that_user(cli: Cli, people: Path) ->
     assert fields["target"] == "user:dave"
 
 
+@on_both_backends
 def test_team_target_creates_one_record_per_member(cli: Cli, people: Path) -> None:
     add_ok(cli, "team:owners")
     (delivery,) = emit(cli)["deliveries"]
@@ -131,6 +134,7 @@ def test_team_target_creates_one_record_per_member(cli: Cli, people: Path) -> No
     assert len(inbox(cli, "bob")) == 1  # team records are each member's own
 
 
+@on_both_backends
 def test_team_members_are_read_when_sending(cli: Cli, people: Path) -> None:
     add_ok(cli, "team:owners")
     text = people.read_text()
@@ -141,13 +145,18 @@ def test_team_members_are_read_when_sending(cli: Cli, people: Path) -> None:
     assert inbox(cli, "alice") == []
 
 
-def test_team_without_members_creates_nothing_and_succeeds(cli: Cli, people: Path) -> None:
+@on_both_backends
+def test_team_without_members_creates_nothing_and_succeeds(
+    cli: Cli, people: Path, store: Store
+) -> None:
     add_ok(cli, "team:empty")
     (delivery,) = emit(cli)["deliveries"]
     assert delivery["status"] == "succeeded"
     assert attempt_message(delivery) == "team empty has no members: no record created"
+    assert rows(store, "SELECT COUNT(*) FROM inbox") == [(0,)]
 
 
+@on_both_backends
 def test_org_target_is_one_shared_record_for_every_admin(cli: Cli, people: Path) -> None:
     add_ok(cli, "org:acme")
     (delivery,) = emit(cli)["deliveries"]
@@ -169,23 +178,24 @@ def test_org_target_is_one_shared_record_for_every_admin(cli: Cli, people: Path)
     assert again["dismissed"] is True
 
 
-def test_database_holds_exactly_the_records(cli: Cli, people: Path, state_dir: Path) -> None:
+@on_both_backends
+def test_database_holds_exactly_the_records(cli: Cli, people: Path, store: Store) -> None:
     add_ok(cli, "user:dave")
     add_ok(cli, "team:owners")
     add_ok(cli, "org:acme")
     deliveries = {d["rule_id"]: d["id"] for d in emit(cli)["deliveries"]}
-    with sqlite3.connect(state_dir / "state.db") as db:
-        rows = db.execute(
-            "SELECT kind, target_kind, target, repository, delivery_id, metadata, dismissed"
-            " FROM inbox ORDER BY target"
-        ).fetchall()
-    assert [(r[1], r[2]) for r in rows] == [
+    stored = rows(
+        store,
+        "SELECT kind, target_kind, target, repository, delivery_id, metadata, dismissed"
+        " FROM inbox ORDER BY target",
+    )
+    assert [(r[1], r[2]) for r in stored] == [
         ("org", "acme"), ("user", "alice"), ("user", "bob"), ("user", "dave"),
     ]  # fmt: skip
-    assert {r[0] for r in rows} == {"repo_push"}
-    assert {r[3] for r in rows} == {"acme/web"}
-    assert {r[4] for r in rows} == set(deliveries.values())
-    assert all(json.loads(r[5]) == EVENT_DATA and r[6] == 0 for r in rows)
+    assert {r[0] for r in stored} == {"repo_push"}
+    assert {r[3] for r in stored} == {"acme/web"}
+    assert {r[4] for r in stored} == set(deliveries.values())
+    assert all(json.loads(r[5]) == EVENT_DATA and r[6] == 0 for r in stored)
 
 
 # -- validation (Quay's messages) -----------------------------------------------------------------
@@ -290,6 +300,7 @@ def test_image_expiry_is_refused_for_the_notification_area() -> None:
     QuayNotification.check_event("repo_push")  # every other event is fine
 
 
+@on_both_backends
 def test_image_expiry_rule_written_by_hand_fails_without_retrying(cli: Cli, people: Path) -> None:
     people.write_text(
         PEOPLE + '\n[[rule]]\nid = "r1"\nrepository = "acme/web"\nevent = "repo_image_expiry"\n'
@@ -321,6 +332,7 @@ def _notification() -> Notification:
     )
 
 
+@on_both_backends
 @pytest.mark.parametrize(
     ("target", "message"),
     [
@@ -331,16 +343,17 @@ def _notification() -> Notification:
     ],
 )  # fmt: skip
 def test_target_gone_when_sending_creates_nothing_and_succeeds(
-    state_dir: Path, target: str, message: str
+    store: Store, target: str, message: str
 ) -> None:
     method = QuayNotification.for_sending({"target": target}, NO_TABLES, repository="acme/web")
-    state = open_store(state_dir)
-    sent = method.send(_notification(), SendContext(timeout=10, inbox=Inbox(state)))
+    sent = method.send(_notification(), SendContext(timeout=10, inbox=Inbox(store)))
     assert sent.message == message
-    assert Inbox(state).visible("alice", ["acme"], include_dismissed=True) == []
+    assert Inbox(store).visible("alice", ["acme"], include_dismissed=True) == []
 
 
 def test_a_state_that_cannot_be_written_fails_the_delivery_not_the_run(state_dir: Path) -> None:
+    # SQLite only: a state dir that is a file is the SQLite backend's unwritable state (a
+    # PostgreSQL state that cannot be reached is spooled: the shared state's fault tests).
     state_dir.write_text("not a directory")
     method = QuayNotification.for_sending(
         {"target": "user:alice"}, NO_TABLES, repository="acme/web"
@@ -354,6 +367,7 @@ def test_a_state_that_cannot_be_written_fails_the_delivery_not_the_run(state_dir
 # -- listing, showing, dismissing ---------------------------------------------------------------
 
 
+@on_both_backends
 def test_newest_first_and_all_includes_dismissed(cli: Cli, people: Path) -> None:
     add_ok(cli, "user:dave")
     for tag in ("v1", "v2", "v3"):
@@ -371,6 +385,7 @@ def test_newest_first_and_all_includes_dismissed(cli: Cli, people: Path) -> None
     assert [line.split("\t")[-1] for line in listing.lines] == ["no", "yes", "no"]
 
 
+@on_both_backends
 def test_json_view_has_quays_shape(cli: Cli, people: Path) -> None:
     add_ok(cli, "user:dave")
     add_ok(cli, "org:acme")
@@ -390,6 +405,7 @@ def test_json_view_has_quays_shape(cli: Cli, people: Path) -> None:
     assert json.loads(shown.out) == records[0]
 
 
+@on_both_backends
 def test_show_by_prefix_includes_dismissed_and_metadata(cli: Cli, people: Path) -> None:
     add_ok(cli, "org:acme")
     emit(cli)
@@ -408,6 +424,7 @@ def test_show_by_prefix_includes_dismissed_and_metadata(cli: Cli, people: Path) 
     )
 
 
+@on_both_backends
 @pytest.mark.parametrize("command", ["show", "dismiss"])
 def test_unknown_id_is_one_line_and_exit_2(cli: Cli, people: Path, command: str) -> None:
     add_ok(cli, "user:dave")
@@ -425,6 +442,7 @@ def test_unknown_id_is_one_line_and_exit_2(cli: Cli, people: Path, command: str)
     assert inbox(cli, "dave") == [record]  # one bad id: nothing dismissed
 
 
+@on_both_backends
 def test_ambiguous_prefix_is_refused(cli: Cli, people: Path) -> None:
     add_ok(cli, "user:dave")
     for _ in range(17):  # 17 ids over 16 hex digits: two share their first character
@@ -437,14 +455,16 @@ def test_ambiguous_prefix_is_refused(cli: Cli, people: Path) -> None:
     )
 
 
-def test_empty_inbox_does_not_create_the_database(cli: Cli, state_dir: Path) -> None:
+@on_both_backends
+def test_empty_inbox_does_not_create_the_database(cli: Cli, store: Store) -> None:
     result = cli("inbox", "--user", "dave")
     assert (result.code, result.out) == (0, "")
     assert result.err == "quaynotify: no undismissed notifications for dave\n"
     assert cli("inbox", "--user", "dave", "--json").out == "[]\n"
-    assert not (state_dir / "state.db").exists()
+    assert not created(store)
 
 
+@on_both_backends
 def test_default_user_from_environment(
     cli: Cli, people: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -460,9 +480,8 @@ def test_default_user_from_environment(
     assert from_login == inbox(cli, "erin")[0]
 
 
-def test_dry_run_says_which_records_and_creates_none(
-    cli: Cli, people: Path, state_dir: Path
-) -> None:
+@on_both_backends
+def test_dry_run_says_which_records_and_creates_none(cli: Cli, people: Path) -> None:
     add_ok(cli, "team:owners")
     result = cli(
         "emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["latest"]',
@@ -515,8 +534,9 @@ def test_push_without_tags_has_the_short_message(cli: Cli, people: Path) -> None
 # -- concurrency -------------------------------------------------------------------------------
 
 
+@on_both_backends
 def test_concurrent_deliveries_create_every_record_exactly_once(
-    cli: Cli, people: Path, state_dir: Path
+    cli: Cli, people: Path, store: Store
 ) -> None:
     rules = {f"u{i:02d}": str(uuid.uuid4()) for i in range(20)}
     people.write_text(
@@ -532,9 +552,7 @@ def test_concurrent_deliveries_create_every_record_exactly_once(
     assert len(deliveries) == 20
     assert all(d["status"] == "succeeded" for d in deliveries.values())
 
-    with sqlite3.connect(state_dir / "state.db") as db:
-        rows = db.execute("SELECT target, delivery_id FROM inbox").fetchall()
-    assert sorted(rows) == sorted(
+    assert sorted(rows(store, "SELECT target, delivery_id FROM inbox")) == sorted(
         (user, deliveries[rule_id]["id"]) for user, rule_id in rules.items()
     )
     for user in rules:
@@ -552,6 +570,7 @@ def test_image_expiry_is_refused_when_the_rule_is_added(cli: Cli, people: Path) 
     assert people.read_text() == PEOPLE
 
 
+@on_both_backends
 def test_team_gone_when_sending_succeeds_and_says_so(cli: Cli, people: Path) -> None:
     add_ok(cli, "team:owners")
     people.write_text(people.read_text().replace('owners = ["alice", "bob", "alice"]\n', ""))

@@ -1,7 +1,8 @@
 """One delivery's trouble is that delivery's alone: whatever a method raises while sending,
 and whatever value slipped past validation (a hand-edited config, an env: reference resolved
 only at send time), becomes that delivery's failure: journaled, counted by the breaker, exit 1.
-Every other delivery of the run is made and journaled as usual."""
+Every other delivery of the run is made and journaled as usual; the journal and the breaker are
+looked at on both backends."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from helpers.cli import Cli
 from helpers.configs import rule_id, rule_toml, webhook_toml, write_config
 from helpers.receivers import Receiver
+from helpers.state import on_both_backends
 
 from quaynotify.config.load import Rule
 from quaynotify.delivery.retry import RetryPolicy
@@ -59,6 +61,7 @@ def mixed(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Receiver:
     return receiver
 
 
+@on_both_backends
 def test_unsendable_values_fail_their_own_delivery_and_nothing_else(
     cli: Cli, mixed: Receiver
 ) -> None:
@@ -82,6 +85,7 @@ def test_unsendable_values_fail_their_own_delivery_and_nothing_else(
     assert {d["id"]: d["status"] for d in logged} == {d["id"]: d["status"] for d in deliveries}
 
 
+@on_both_backends
 def test_the_breaker_counts_them_and_trips(cli: Cli, mixed: Receiver) -> None:
     with mixed:
         for _ in range(3):

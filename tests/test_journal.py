@@ -1,4 +1,5 @@
-"""The journal: every delivery and every attempt, `log` (newest first, filters) and `log show`."""
+"""The journal: every delivery and every attempt, `log` (newest first, filters) and `log show`,
+on both backends (the `setup` fixture takes `backend`); then the SQLite file itself."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from typing import Any
 import pytest
 from helpers.cli import CONSOLE, Cli
 from helpers.configs import add_webhook
+from helpers.postgres import Backend
+from helpers.state import created, rows
 from pytest_httpserver import HTTPServer
 
-from quaynotify.store import open_store
+from quaynotify.store import Store, open_store
 from quaynotify.store.sqlite import SCHEMA_VERSION
 
 CONFIG = '[server]\nhostname = "quay.example.com"\n\n[delivery]\nbackoff = 0\nmax_attempts = 2\n'
@@ -27,8 +30,11 @@ LOG_COLUMNS = 8  # delivery, when, event, repository, method, status, attempts, 
 
 
 @pytest.fixture
-def setup(cli: Cli, config_file: Path, httpserver: HTTPServer) -> Callable[..., str]:
-    """`setup(event, path)` adds a webhook rule; /ok answers 200, /fail 500."""
+def setup(
+    cli: Cli, config_file: Path, httpserver: HTTPServer, backend: Backend
+) -> Callable[..., str]:
+    """`setup(event, path)` adds a webhook rule; /ok answers 200, /fail 500. Each test that
+    uses it runs on each backend."""
     config_file.write_text(CONFIG)
     httpserver.expect_request("/ok").respond_with_data("ok")
     httpserver.expect_request("/fail").respond_with_data("nope", status=500)
@@ -60,11 +66,11 @@ def log(cli: Cli, *options: str) -> list[dict[str, Any]]:
     return entries
 
 
-def test_an_empty_journal(cli: Cli, state_dir: Path) -> None:
+def test_an_empty_journal(cli: Cli, store: Store) -> None:
     assert log(cli) == []
     result = cli("log")
     assert (result.code, result.out, result.err) == (0, "", "")
-    assert not (state_dir / "state.db").exists(), "looking must not create the database"
+    assert not created(store), "looking must not create the database"
 
 
 def test_every_delivery_and_attempt_is_journaled(
@@ -239,19 +245,25 @@ def test_dry_run_journals_nothing(cli: Cli, setup: Callable[..., str]) -> None:
     assert log(cli) == []
 
 
-def test_the_journal_is_a_sqlite_file_in_the_state_dir(
-    cli: Cli, setup: Callable[..., str], state_dir: Path
+def test_the_journal_is_in_the_state_database(
+    cli: Cli, setup: Callable[..., str], store: Store, backend: Backend, state_dir: Path
 ) -> None:
+    """The delivery is a row of the backend's own database: state.db in the state dir, or
+    with a reachable PostgreSQL state its database, nothing kept in a local spool."""
     rule_id = setup()
     (delivery,) = push(cli)
-    with closing(sqlite3.connect(state_dir / "state.db")) as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM delivery WHERE id = ? AND rule_id = ?", (delivery["id"], rule_id)
-        ).fetchone()
-    assert count == 1
+    found = rows(
+        store,
+        "SELECT count(*) FROM delivery WHERE id = ? AND rule_id = ?",
+        (delivery["id"], rule_id),
+    )
+    assert found == [(1,)]
+    assert (state_dir / "state.db").exists() == (backend.name == "sqlite")
 
 
 # -- the database's schema version ---------------------------------------------------------------
+# From here on, the SQLite file itself (its schema version, its modes, a read-only directory):
+# SQLite only, on purpose.
 
 
 def newer_database(state_dir: Path) -> Path:

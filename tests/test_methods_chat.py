@@ -15,6 +15,7 @@ import pytest
 from helpers.cli import Cli
 from helpers.configs import add_rule, rule_toml, write_config
 from helpers.quay_samples import common
+from helpers.state import stored_bytes
 from pytest_httpserver import HTTPServer
 from slack_sdk.models.attachments import Attachment
 from werkzeug import Request
@@ -25,6 +26,7 @@ from quaynotify.catalogue.events import EVENTS, get_event
 from quaynotify.errors import DeliveryError, ValidationError
 from quaynotify.methods import get_method, parse_method_settings
 from quaynotify.methods.base import MASK, Method, Notification, SendContext
+from quaynotify.store import Store
 
 DELIVERY_ID = "0b9a3f7e-5c1d-4e2a-9f00-000000000001"
 SLACK_PATH = "/services/T0QUAY000/B0NOTIFY0/s3cr3tSlackT0ken"
@@ -533,11 +535,6 @@ def delivered_notification(config_file: Path) -> Notification:
     return delivery.plan(conf, conf.rules, push, data)[0].notification
 
 
-def state_bytes(state_dir: Path) -> bytes:
-    """The journal as stored: the database and its WAL."""
-    return b"".join(p.read_bytes() for p in sorted(state_dir.iterdir()) if p.is_file())
-
-
 DATA = common(host="quay.io") | {"updated_tags": ["latest"]}
 
 
@@ -593,8 +590,9 @@ def test_cli_flowdock(cli: Cli, httpserver: HTTPServer, config_file: Path) -> No
 
 @pytest.mark.parametrize("method", ["slack", "hipchat", "flowdock"])
 def test_cli_failure_keeps_secrets_out_of_output_and_journal(
-    method: str, cli: Cli, httpserver: HTTPServer, state_dir: Path
+    method: str, cli: Cli, httpserver: HTTPServer, store: Store, state_dir: Path
 ) -> None:
+    """On both backends: the journal as stored (files and rows) holds no secret."""
     options = {
         "slack": ["--url", httpserver.url_for(SLACK_PATH)],
         "hipchat": ["--room-id", "1", "--notification-token", TOKEN,
@@ -615,4 +613,4 @@ def test_cli_failure_keeps_secrets_out_of_output_and_journal(
     assert "500 response for" in log.out
     for secret in (TOKEN, "s3cr3tSlackT0ken", SLACK_PATH):
         assert secret not in everything
-        assert secret.encode() not in state_bytes(state_dir)
+        assert secret.encode() not in stored_bytes(store, state_dir)

@@ -373,6 +373,7 @@ def test_a_config_that_is_a_directory_is_exit_3(cli: Cli, config_file: Path) -> 
 
 
 def test_an_unusable_state_dir_is_exit_3(cli: Cli, world: dict[str, str], tmp_path: Path) -> None:
+    # SQLite only, on purpose: a state dir that is a file, and a state.db that is not a database
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     assert str(blocker) in one_error(cli("--state-dir", str(blocker), *PUSH), 3)

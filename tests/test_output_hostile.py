@@ -22,7 +22,7 @@ from werkzeug import Response
 from quaynotify.cli.emit import report
 from quaynotify.delivery.plan import Outcome
 from quaynotify.output import Output
-from quaynotify.store import open_store
+from quaynotify.store import Store
 from quaynotify.store.journal import Attempt, DeliveryRecord
 
 CONFIG = "[delivery]\nbackoff = 0\nmax_attempts = 1\n"
@@ -196,13 +196,12 @@ INTERRUPTED = DeliveryRecord(
 
 
 def test_the_journal_views_show_a_status_they_do_not_know(
-    cli: Cli, config_file: Path, state_dir: Path
+    cli: Cli, config_file: Path, store: Store
 ) -> None:
-    # `interrupted` is coming (Ctrl-C); a view shows whatever status the journal holds.
+    # `interrupted` is coming (Ctrl-C); a view shows whatever status the journal holds, on
+    # either backend.
     config_file.write_text(CONFIG)
-    state = open_store(state_dir)
-    state.journal.record([INTERRUPTED])
-    state.close()
+    store.journal.record([INTERRUPTED])
     (row,) = [line.split("\t") for line in cli("log").lines]
     assert row[5] == "interrupted"
     assert ["status", "interrupted"] in [

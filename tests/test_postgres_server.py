@@ -105,10 +105,13 @@ def test_the_server_runs_as_an_unprivileged_user_when_the_suite_is_root(
 ) -> None:
     expected = pwd.getpwnam(UNPRIVILEGED).pw_uid if os.geteuid() == 0 else os.geteuid()
     assert expected != 0
-    backend = scalar(postgres_url, "SELECT pg_backend_pid()")
-    # the postmaster, and the backend process serving this very connection
-    for pid in (postgres.pid, backend):
-        assert Path(f"/proc/{pid}").stat().st_uid == expected, pid
+    # the postmaster, and the backend process serving this very connection: looked at while
+    # the connection is open (closed, its backend exits, and /proc/PID may be gone already)
+    with psycopg.connect(postgres_url, connect_timeout=10) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        for pid in (postgres.pid, row[0]):
+            assert Path(f"/proc/{pid}").stat().st_uid == expected, pid
     assert postgres.data.stat().st_uid == expected
 
 

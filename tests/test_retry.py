@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from helpers.cli import Cli
 from helpers.configs import NOWHERE, add_webhook
+from helpers.state import on_both_backends
 from pytest_httpserver import HTTPServer
 
 from quaynotify.config.settings import DeliverySettings
@@ -256,6 +257,7 @@ def test_policy_from_settings() -> None:
 
 
 # -- end to end ---------------------------------------------------------------------------------
+# Those that read the journal back (`log`) run on both backends.
 
 FAST = "[delivery]\nbackoff = 0\n"
 EMIT = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
@@ -277,6 +279,7 @@ def answer(httpserver: HTTPServer, *statuses: int, headers: dict[str, str] | Non
         )
 
 
+@on_both_backends
 def test_503_503_200_is_one_delivery_with_three_attempts(
     cli: Cli, rule: Callable[..., str], httpserver: HTTPServer
 ) -> None:
@@ -305,6 +308,7 @@ def test_503_503_200_is_one_delivery_with_three_attempts(
     assert len(bodies) == 1
 
 
+@on_both_backends
 def test_a_receiver_failing_every_time(
     cli: Cli, rule: Callable[..., str], httpserver: HTTPServer
 ) -> None:
@@ -367,6 +371,7 @@ def test_retry_after_is_capped_by_max_backoff_end_to_end(
     assert len(httpserver.log) == 2
 
 
+@on_both_backends
 def test_a_redirect_is_a_failure_naming_the_location_and_is_not_followed(
     cli: Cli, rule: Callable[..., str], httpserver: HTTPServer
 ) -> None:
@@ -384,6 +389,7 @@ def test_a_redirect_is_a_failure_naming_the_location_and_is_not_followed(
     assert moved in logged["error"]
 
 
+@on_both_backends
 def test_a_dead_endpoint_is_retried_and_fails(cli: Cli, config_file: Path) -> None:
     config_file.write_text(FAST)
     add_webhook(cli, NOWHERE)
@@ -394,6 +400,7 @@ def test_a_dead_endpoint_is_retried_and_fails(cli: Cli, config_file: Path) -> No
     assert re.search(r"delivery \S+ .*failed after 3 attempts", result.err)
 
 
+@on_both_backends
 def test_one_failing_rule_does_not_stop_the_others(
     cli: Cli, config_file: Path, httpserver: HTTPServer
 ) -> None:

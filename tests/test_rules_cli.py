@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from helpers.cli import Cli
 from helpers.configs import NOWHERE, add_webhook, webhook_toml
+from helpers.state import on_both_backends
 from pytest_httpserver import HTTPServer
 
 ADD = ("rule", "add", "--repo", "acme/web", "--method", "webhook")
@@ -282,6 +283,7 @@ def test_list_json_of_no_rules_is_an_empty_list(cli: Cli) -> None:
     assert (result.code, json.loads(result.out)) == (0, [])
 
 
+@on_both_backends
 def test_list_counts_failures_from_the_journal(cli: Cli, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook").respond_with_data("no", status=500)
     rule_id = add_webhook(cli, httpserver.url_for("/hook"))
@@ -289,6 +291,24 @@ def test_list_counts_failures_from_the_journal(cli: Cli, httpserver: HTTPServer)
     assert cli(*emit, "--max-attempts", "1").code == 1
     (view,) = json.loads(cli("rule", "list", "--json").out)
     assert (view["uuid"], view["number_of_failures"], view["enabled"]) == (rule_id, 1, True)
+
+
+@on_both_backends
+def test_reset_forgets_the_failures_rule_list_and_show_count(
+    cli: Cli, httpserver: HTTPServer
+) -> None:
+    """The health `rule list` and `rule show` read is the state's: `rule reset` clears it."""
+    httpserver.expect_request("/hook").respond_with_data("no", status=500)
+    rule_id = add_webhook(cli, httpserver.url_for("/hook"))
+    emit = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
+    for _ in range(2):
+        assert cli(*emit, "--max-attempts", "1").code == 1
+    assert json.loads(cli("rule", "show", rule_id, "--json").out)["number_of_failures"] == 2
+    reset = cli("rule", "reset", rule_id[:8])
+    assert reset.code == 0, reset.err
+    (view,) = json.loads(cli("rule", "list", "--json").out)
+    assert (view["number_of_failures"], view["enabled"]) == (0, True)
+    assert json.loads(cli("rule", "show", rule_id, "--json").out)["number_of_failures"] == 0
 
 
 def test_show_by_prefix(cli: Cli) -> None:

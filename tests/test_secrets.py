@@ -1,23 +1,25 @@
 """Secrets masked by value: whatever message a library builds around a token, URL or password
-that it was handed, no known secret reaches stdout, stderr, `log`, `log show` or the journal.
+that it was handed, no known secret reaches stdout, stderr, `log`, `log show` or the journal
+(on both backends).
 And the rule for `env:`/`file:` values: surrounding whitespace is not part of the secret."""
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.cli import Cli
 from helpers.configs import rule_add, rule_toml, write_config
+from helpers.state import everything_stored, stored_bytes
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from quaynotify import masking
 from quaynotify.masking import MASK, scrub
+from quaynotify.store import Store
 
 TOKEN = "hT0k3n-6f1d2c9a8b7e5f40"
 EMIT = ("emit", "build_failure", "--repo", "acme/web", "--set", "build_id=b1")
@@ -38,9 +40,9 @@ def hipchat_config(config_file: Path, server: HTTPServer, token_ref: str) -> Non
     )
 
 
-def everything_shown(cli: Cli, emitted: Any, state_dir: Path) -> str:
+def everything_shown(cli: Cli, emitted: Any, store: Store) -> str:
     """All a user or a file could see of the run: emit's output, the journal through every
-    command, and every text column of the state database."""
+    command, and every row of the state database (of the backend under test)."""
     texts = [emitted.out, emitted.err]
     for args in (("log",), ("log", "--json"), ("log", "--failed")):
         result = cli(*args)
@@ -49,14 +51,12 @@ def everything_shown(cli: Cli, emitted: Any, state_dir: Path) -> str:
         for args in (("log", "show", d["id"]), ("log", "show", d["id"], "--json")):
             result = cli(*args)
             texts += [result.out, result.err]
-    with sqlite3.connect(state_dir / "state.db") as db:
-        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            texts += [repr(row) for row in db.execute(f"SELECT * FROM {table}")]
+    texts.append(everything_stored(store))
     return "\n".join(texts)
 
 
 def test_a_trailing_newline_in_an_env_secret_is_not_part_of_it(
-    cli: Cli, config_file: Path, state_dir: Path, httpserver: HTTPServer, monkeypatch: Any
+    cli: Cli, config_file: Path, store: Store, httpserver: HTTPServer, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HTOK", TOKEN + "\n")  # echo $TOKEN, or a pasted secret
     hipchat_config(config_file, httpserver, "env:HTOK")
@@ -65,11 +65,11 @@ def test_a_trailing_newline_in_an_env_secret_is_not_part_of_it(
     assert result.code == 0, result.err
     (request, _), *_ = httpserver.log
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert TOKEN not in everything_shown(cli, result, state_dir)
+    assert TOKEN not in everything_shown(cli, result, store)
 
 
 def test_a_two_line_file_secret_fails_without_showing_either_line(
-    cli: Cli, config_file: Path, state_dir: Path, httpserver: HTTPServer, tmp_path: Path
+    cli: Cli, config_file: Path, store: Store, httpserver: HTTPServer, tmp_path: Path
 ) -> None:
     first, second = TOKEN[:12], TOKEN[12:] + "-second-line"
     secret = tmp_path / "token"
@@ -79,7 +79,7 @@ def test_a_two_line_file_secret_fails_without_showing_either_line(
     assert result.code == 1
     assert f"notification_token from file {secret} holds a control character" in result.err
     assert httpserver.log == []  # refused before anything was sent
-    shown = everything_shown(cli, result, state_dir)
+    shown = everything_shown(cli, result, store)
     assert first not in shown and second not in shown
 
 
@@ -90,7 +90,7 @@ def echo_token(request: Request) -> Response:
 
 
 def test_a_receiver_echoing_the_token_is_masked_everywhere(
-    cli: Cli, config_file: Path, state_dir: Path, httpserver: HTTPServer, monkeypatch: Any
+    cli: Cli, config_file: Path, store: Store, httpserver: HTTPServer, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("HTOK", TOKEN)
     hipchat_config(config_file, httpserver, "env:HTOK")
@@ -99,17 +99,17 @@ def test_a_receiver_echoing_the_token_is_masked_everywhere(
     assert result.code == 0, result.err
     (delivery,) = json.loads(result.out)["deliveries"]
     assert delivery["attempts"][0]["message"] == f"200 OK Bearer {MASK}"
-    assert TOKEN not in everything_shown(cli, result, state_dir)
+    assert TOKEN not in everything_shown(cli, result, store)
 
 
 def test_a_literal_token_is_masked_by_value_too(
-    cli: Cli, config_file: Path, state_dir: Path, httpserver: HTTPServer
+    cli: Cli, config_file: Path, store: Store, httpserver: HTTPServer
 ) -> None:
     hipchat_config(config_file, httpserver, TOKEN)
     httpserver.expect_request("/v2/room/7/notification").respond_with_handler(echo_token)
     result = cli(*EMIT)
     assert result.code == 0, result.err
-    assert TOKEN not in everything_shown(cli, result, state_dir)
+    assert TOKEN not in everything_shown(cli, result, store)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ PUSH = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]
 
 
 def test_secrets_in_a_webhook_url_are_masked_everywhere(
-    cli: Cli, config_file: Path, state_dir: Path, httpserver: HTTPServer
+    cli: Cli, config_file: Path, store: Store, state_dir: Path, httpserver: HTTPServer
 ) -> None:
     config_file.write_text(CONFIG)
     httpserver.expect_request("/hook").respond_with_data("", status=500)
@@ -201,7 +201,7 @@ def test_secrets_in_a_webhook_url_are_masked_everywhere(
         for secret in ("t0ken-value", "pa55word"):
             assert secret not in result.out and secret not in result.err
     assert "bob:********@" in emitted.err
-    journal = b"".join(p.read_bytes() for p in state_dir.iterdir() if p.is_file())
+    journal = stored_bytes(store, state_dir)
     assert b"t0ken-value" not in journal and b"pa55word" not in journal
     shown = json.loads(cli("--show-secrets", "rule", "show", rule_id, "--json").out)
     assert shown["config"]["url"] == url

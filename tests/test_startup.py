@@ -74,6 +74,8 @@ def test_light_commands_do_not_import_heavy_modules(
 def test_rule_list_with_a_journal_does_not_import_heavy_modules(
     rules: Path, state_dir: Path
 ) -> None:
+    # SQLite only, on purpose: SQLite users never import psycopg, while a PostgreSQL state
+    # needs it to read the rules' health.
     reset = subprocess.run(
         [CONSOLE, "rule", "reset", "1111"], capture_output=True, text=True, timeout=60
     )

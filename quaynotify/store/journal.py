@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from quaynotify.errors import NotFoundError, StateUnreachable
@@ -124,6 +124,7 @@ class Journal:
         self, tx: Transaction, deliveries: Sequence[DeliveryRecord], disable_after: int | None
     ) -> list[str]:
         """Journal deliveries (as `record` does) in the transaction `tx`."""
+        deliveries = [_storable(d) for d in deliveries]
         # A handful of statements per batch, not per delivery: a fan-out journals a thousand
         # deliveries from the main thread while the workers wait for the GIL.
         tx.executemany(
@@ -220,6 +221,26 @@ class Journal:
             if self._spool is None:
                 raise
             return 0  # the next run that reaches the database prunes it
+
+
+# PostgreSQL's text cannot hold a NUL (SQLite's can): a receiver's reply journaled as received
+# (an SMTP server's, say) would fail the whole batch there. Both backends keep U+FFFD in its
+# place, as they do for bytes that were not UTF-8.
+_NUL = "\x00"
+_STANDIN = "\ufffd"
+
+
+def _text(value: str | None) -> str | None:
+    return value.replace(_NUL, _STANDIN) if value and _NUL in value else value
+
+
+def _storable(d: DeliveryRecord) -> DeliveryRecord:
+    """The delivery with no NUL in its free text (its error, performer, attempt messages)."""
+    texts = [d.error, d.performer, *(a.message for a in d.attempts)]
+    if not any(t and _NUL in t for t in texts):
+        return d  # nearly always: nothing copied
+    attempts = tuple(replace(a, message=_text(a.message) or "") for a in d.attempts)
+    return replace(d, error=_text(d.error), performer=_text(d.performer), attempts=attempts)
 
 
 def first_time(tx: Transaction, batch: str) -> bool:
