@@ -20,12 +20,12 @@ pytest.importorskip("psycopg")
 MARK = "INSERT INTO upload (batch, created) VALUES (?, ?) ON CONFLICT (batch) DO NOTHING"
 
 
-def batches(backend: PostgresBackend) -> list[str]:
-    return [row[0] for row in backend.read("SELECT batch FROM upload ORDER BY batch")]
+def batches(pg: PostgresBackend) -> list[str]:
+    return [row[0] for row in pg.read("SELECT batch FROM upload ORDER BY batch")]
 
 
 @pytest.fixture
-def backend(postgres_url: str) -> Iterator[PostgresBackend]:
+def pg(postgres_url: str) -> Iterator[PostgresBackend]:
     made = PostgresBackend(postgres_url)
     made.exists()  # connected, schema created
     with made.write() as tx:
@@ -34,42 +34,42 @@ def backend(postgres_url: str) -> Iterator[PostgresBackend]:
     made.close()
 
 
-def test_an_error_raised_in_the_block_keeps_none_of_it(backend: PostgresBackend) -> None:
-    with pytest.raises(RuntimeError), backend.write() as tx:
+def test_an_error_raised_in_the_block_keeps_none_of_it(pg: PostgresBackend) -> None:
+    with pytest.raises(RuntimeError), pg.write() as tx:
         tx.execute(MARK, ("lost-1", 1.0))
         tx.execute(MARK, ("lost-2", 1.0))
         raise RuntimeError("the caller failed half-way")
-    assert batches(backend) == ["kept"]
-    with backend.write() as tx:  # the connection is usable, out of any transaction
+    assert batches(pg) == ["kept"]
+    with pg.write() as tx:  # the connection is usable, out of any transaction
         tx.execute(MARK, ("after", 1.0))
-    assert batches(backend) == ["after", "kept"]
+    assert batches(pg) == ["after", "kept"]
 
 
 def test_a_failing_statement_keeps_none_of_it_and_is_not_an_outage(
-    backend: PostgresBackend,
+    pg: PostgresBackend,
 ) -> None:
-    with pytest.raises(StateError) as raised, backend.write() as tx:
+    with pytest.raises(StateError) as raised, pg.write() as tx:
         tx.execute(MARK, ("lost", 1.0))
         tx.execute("INSERT INTO upload (batch, created) VALUES (?, ?)", ("kept", 1.0))
         tx.execute(MARK, ("also-lost", 1.0))
     assert not isinstance(raised.value, StateUnreachable)
     assert "duplicate key" in str(raised.value)
-    assert backend.down is None
-    assert batches(backend) == ["kept"]
-    with backend.write() as tx:
+    assert pg.down is None
+    assert batches(pg) == ["kept"]
+    with pg.write() as tx:
         tx.execute(MARK, ("after", 1.0))
-    assert batches(backend) == ["after", "kept"]
+    assert batches(pg) == ["after", "kept"]
 
 
 def test_row_counts_in_a_pipelined_transaction_are_the_statements_own(
-    backend: PostgresBackend,
+    pg: PostgresBackend,
 ) -> None:
-    with backend.write() as tx:
+    with pg.write() as tx:
         assert tx.execute(MARK, ("new", 1.0)).rowcount == 1
         assert tx.execute(MARK, ("new", 1.0)).rowcount == 0
         assert tx.execute(MARK, ("kept", 1.0)).rowcount == 0
         assert tx.execute("DELETE FROM upload WHERE created < ?", (2.0,)).rowcount == 2
-    assert batches(backend) == []
+    assert batches(pg) == []
 
 
 def test_a_journal_batch_waits_for_the_server_twice(postgres_url: str, tmp_path: Path) -> None:
