@@ -8,7 +8,6 @@ and every command a real process."""
 
 from __future__ import annotations
 
-import collections
 import json
 import socket
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from helpers.cli import ERROR
 from helpers.machines import FAST, PUSH, Fleet, Machine
 from helpers.postgres import PostgresServer
 from helpers.receivers import Received, Receiver
+
+from quaynotify.masking import MASK
 
 ADDRESS = "dev@example.com"
 PEOPLE = '[orgs.acme]\nadmins = ["alice", "carol"]\n'
@@ -267,4 +268,28 @@ def test_an_address_authorized_on_one_machine_works_for_an_email_rule_on_another
     assert len(box.messages) == 2
 
 
-_ = (collections, PostgresServer)
+# -- faults -------------------------------------------------------------------------------------
+
+
+def database_lines(err: str) -> list[str]:
+    """The lines of stderr about the state database."""
+    return [line for line in err.splitlines() if "state database" in line]
+
+
+def test_a_wrong_password_is_one_line_exit_3_and_never_shown(
+    fleet: Fleet, postgres: PostgresServer, postgres_url: str, receiver: Receiver
+) -> None:
+    wrong = "Wr0ng-pa55word-xyzzy"
+    a = fleet.machine("a", url=postgres.url(postgres_url.rsplit("/", 1)[1], password=wrong))
+    webhook_everywhere(receiver, a)
+    # Reached, and refused: not an outage to spool through but a URL to fix, and nothing sent.
+    for args in (("state", "info"), ("log",), PUSH):
+        result = a.run(*args)
+        assert result.code == 3, (args, result.code, result.err)
+        assert result.out == ""
+        assert result.err.startswith(ERROR) and result.err.count("\n") == 1, result.err
+        assert "password authentication failed" in result.err
+        assert wrong not in result.err
+        assert f"postgresql://quaynotify:{MASK}@127.0.0.1:{postgres.port}/" in result.err
+    assert receiver.requests == []
+    assert not (a.state_dir / "state.db").exists(), "nothing spooled"
