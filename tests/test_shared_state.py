@@ -276,6 +276,48 @@ def database_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if "state database" in line]
 
 
+def spooled(machine: Machine) -> list[str]:
+    """The ids of the deliveries the machine's local state keeps for the shared one, read
+    from its spool table: each batch a JSON document of its deliveries."""
+    import sqlite3
+
+    with sqlite3.connect(machine.state_dir / "state.db") as db:
+        rows = db.execute("SELECT payload FROM spool WHERE kind = 'journal'").fetchall()
+    return [d["id"] for (payload,) in rows for d in json.loads(payload)["deliveries"]]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_unreachable_database_from_the_start_still_delivers(
+    fleet: Fleet, switch: Switch, receiver: Receiver, status: int
+) -> None:
+    secret = "never-Sh0wn-pa55word"
+    nowhere = f"postgresql://quaynotify:{secret}@127.0.0.1:{closed_port()}/shared"
+    a = fleet.machine("a", url=nowhere)
+    webhook_everywhere(receiver, a)
+    switch.status = status
+    result = a.run(*PUSH, "--json")  # ends: a refused connection, not a hang
+    (delivery,) = emitted(result.out)
+    assert [r.webhook_id for r in receiver.requests] == [delivery["id"]]
+    assert result.code == (0 if status == 200 else 1), result.err
+    (warning,) = database_lines(result.err)
+    assert warning.startswith("quaynotify: warning: cannot reach the state database "), warning
+    if status == 200:
+        assert result.err == warning + "\n"
+    assert secret not in result.err + result.out
+    assert spooled(a) == [delivery["id"]]
+    info = a.run("state", "info", "--json")
+    assert info.code == 3 and len(database_lines(info.err)) == 1, info.err
+    assert json.loads(info.out)["spooled"] == 1
+    assert secret not in info.out + info.err
+
+
 def test_a_wrong_password_is_one_line_exit_3_and_never_shown(
     fleet: Fleet, postgres: PostgresServer, postgres_url: str, receiver: Receiver
 ) -> None:
