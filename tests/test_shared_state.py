@@ -8,6 +8,7 @@ and every command a real process."""
 
 from __future__ import annotations
 
+import collections
 import json
 import socket
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from helpers.cli import ERROR
-from helpers.machines import FAST, PUSH, Fleet, Machine
+from helpers.machines import FAST, PUSH, Fleet, Machine, finish, query, tables
 from helpers.postgres import PostgresServer
 from helpers.receivers import Received, Receiver
 
@@ -268,12 +269,142 @@ def test_an_address_authorized_on_one_machine_works_for_an_email_rule_on_another
     assert len(box.messages) == 2
 
 
+# -- concurrency --------------------------------------------------------------------------------
+
+MACHINES = 4
+EMITS = 20  # at once, on each machine
+
+
+def test_many_machines_emitting_at_once_journal_every_delivery_exactly_once(
+    fleet: Fleet,
+) -> None:
+    """4 machines x 20 emits, all started before any ends, on a database nobody has used:
+    they race the schema's creation (one migrates, under the advisory lock, the others wait)
+    and then each other on the same two rules' breaker rows. Each rule's first attempt at
+    /flaky fails, so that deliveries have one or two attempts."""
+
+    def respond(request: Received, seen: int) -> int:
+        return 500 if request.path == "/flaky" and seen == 1 else 200
+
+    machines = fleet(*(f"m{n}" for n in range(MACHINES)))
+    with Receiver(respond) as receiver:
+        first = machines[0]
+        first.write_config(FAST.replace("max_attempts = 1", "max_attempts = 2"))
+        rules = {
+            first.add_rule("webhook", "--url", receiver.url("/steady")): 1,
+            first.add_rule("webhook", "--url", receiver.url("/flaky")): 2,
+        }
+        first.share_config(*machines[1:])
+        assert tables(fleet.url) == set(), "the emits find no schema: they race to create it"
+        procs = [m.spawn(*PUSH) for m in machines for _ in range(EMITS)]
+        results = [finish(proc) for proc in procs]
+        received = receiver.requests
+    for result in results:
+        assert "deadlock" not in result.err and "could not serialize" not in result.err
+        assert (result.code, result.err) == (0, "")
+    printed = [line.split("\t") for r in results for line in r.out.splitlines()]
+    assert len(printed) == MACHINES * EMITS * len(rules)
+    assert {row[3] for row in printed} == {"succeeded"}
+
+    journal = first.journal()
+    ids = [d["id"] for d in journal]
+    assert len(set(ids)) == len(ids) == MACHINES * EMITS * len(rules), "ids unique, each once"
+    assert sorted(ids) == sorted(row[0] for row in printed)
+    assert collections.Counter(d["rule_id"] for d in journal) == dict.fromkeys(
+        rules, MACHINES * EMITS
+    )
+    assert {d["status"] for d in journal} == {"succeeded"}
+    assert {d["id"]: d["attempt_count"] for d in journal} == {
+        d["id"]: rules[d["rule_id"]] for d in journal
+    }
+    # Each attempt reached the receiver exactly once, under its delivery's id.
+    assert collections.Counter(r.webhook_id for r in received) == {
+        d["id"]: d["attempt_count"] for d in journal
+    }
+    info = machines[-1].info()
+    assert (info["deliveries"], info["attempts"]) == (len(ids), len(received))
+    assert info["spooled"] == 0
+    assert query(fleet.url, "SELECT version FROM quaynotify_schema") == [(info["schema_version"],)]
+    # The breaker rows took every success without losing one: both rules healthy.
+    views = first.json("rule", "list")
+    assert {v["uuid"]: (v["enabled"], v["number_of_failures"]) for v in views} == dict.fromkeys(
+        rules, (True, 0)
+    )
+
+
 # -- faults -------------------------------------------------------------------------------------
 
 
 def database_lines(err: str) -> list[str]:
     """The lines of stderr about the state database."""
     return [line for line in err.splitlines() if "state database" in line]
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+@pytest.mark.parametrize("upload", ["next-run", "state-sync"])
+def test_the_database_stopping_mid_run_loses_no_delivery_and_no_record(
+    fleet: Fleet, postgres: PostgresServer, outcome: str, upload: str
+) -> None:
+    """The run reaches the database first (it prunes the journal there), then the first
+    request the receiver gets stops the server before it is answered: the deliveries are
+    journaled into a database that has gone. They are kept in the machine's local state,
+    and the next run that reaches the database uploads them, once."""
+    status = 200 if outcome == "succeeded" else 500
+
+    def respond(request: Received, seen: int) -> int:
+        if request.path == "/stop":
+            postgres.stop()
+        return status if request.path == "/stop" else 200
+
+    a, b = fleet("a", "b")
+    with Receiver(respond) as receiver:
+        a.write_config(FAST)
+        rules = [a.add_rule("webhook", "--url", receiver.url(p)) for p in ("/stop", "/other")]
+        a.share_config(b)
+        assert a.run("state", "info").code == 0  # the schema exists: only a stop can stop it
+        result = a.run(*PUSH, "--json")
+        assert not postgres.running
+        received = receiver.requests
+        assert sorted(r.path for r in received) == ["/other", "/stop"], "delivered anyway"
+        deliveries = emitted(result.out)
+        assert result.code == (0 if outcome == "succeeded" else 1), result.err
+        assert [d["rule_id"] for d in deliveries] == rules
+        assert [d["status"] for d in deliveries] == [outcome, "succeeded"]
+        (warning,) = database_lines(result.err)
+        assert "cannot reach the state database" in warning and "state sync" in warning
+        assert postgres.password not in result.err
+        if outcome == "succeeded":
+            assert result.err == warning + "\n", "the one line, and nothing else"
+        # The records wait in A's local state (its spool) while the server is down.
+        kept = spooled(a)
+        assert sorted(kept) == sorted(d["id"] for d in deliveries)
+        # `state info` says so: the database is down (exit 3, one line), and what waits.
+        down = a.run("state", "info", "--json")
+        assert down.code == 3, down.err
+        assert database_lines(down.err) == down.err.splitlines(), down.err
+        assert len(down.err.splitlines()) == 1
+        view = json.loads(down.out)
+        assert view["spooled"] >= 1 and view["deliveries"] is None
+        assert postgres.password not in down.out + down.err
+
+        postgres.start()
+        if upload == "next-run":
+            after = a.run("log", "--json")  # any run that reaches the database uploads
+            assert after.code == 0, after.err
+        else:
+            synced = a.json("state", "sync")
+            assert (synced["deliveries"], synced["skipped"]) == (2, 0)
+            assert synced["batches"] in (1, 2)  # journaled as they ended: together or not
+        again = a.json("state", "sync")
+        assert again == {"batches": 0, "skipped": 0, "deliveries": 0, "notifications": 0}
+        info = b.info()
+    assert (info["deliveries"], info["attempts"], a.info()["spooled"]) == (2, 2, 0)
+    journal = {d["id"]: d for d in b.journal()}
+    assert sorted(journal) == sorted(r.webhook_id for r in received)
+    assert {d["rule_id"]: d["status"] for d in journal.values()} == dict(
+        zip(rules, [outcome, "succeeded"], strict=True)
+    )
+    assert spooled(a) == []
 
 
 def spooled(machine: Machine) -> list[str]:
@@ -335,3 +466,20 @@ def test_a_wrong_password_is_one_line_exit_3_and_never_shown(
         assert f"postgresql://quaynotify:{MASK}@127.0.0.1:{postgres.port}/" in result.err
     assert receiver.requests == []
     assert not (a.state_dir / "state.db").exists(), "nothing spooled"
+
+
+def test_a_database_with_a_newer_schema_is_refused_and_left_alone(
+    fleet: Fleet, receiver: Receiver
+) -> None:
+    a, b = fleet("a", "b")
+    webhook_everywhere(receiver, a, b)
+    assert a.run(*PUSH).code == 0  # creates the schema, this quaynotify's version
+    version = a.info()["schema_version"]
+    query(fleet.url, "UPDATE quaynotify_schema SET version = version + 1")
+    for machine, args in ((a, PUSH), (b, PUSH), (b, ("state", "info")), (a, ("log",))):
+        result = machine.run(*args)
+        assert result.code == 3, (args, result.code, result.err)
+        assert result.err.startswith(ERROR) and result.err.count("\n") == 1, result.err
+        assert str(version + 1) in result.err
+    assert query(fleet.url, "SELECT version FROM quaynotify_schema") == [(version + 1,)]
+    assert len(receiver.requests) == 1, "a refused state: nothing sent"

@@ -144,3 +144,19 @@ class Fleet:
 
     def __call__(self, *names: str) -> list[Machine]:
         return [self.machine(name) for name in names]
+
+
+def query(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of one statement run on the shared database, as the test's own client (autocommit);
+    none for a statement that returns none."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+
+def tables(url: str) -> set[str]:
+    """The tables of the database's public schema: none before quaynotify first uses it."""
+    rows = query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {row[0] for row in rows}
