@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import collections
 import json
+import signal
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -361,7 +363,6 @@ def test_the_database_stopping_mid_run_loses_no_delivery_and_no_record(
         a.write_config(FAST)
         rules = [a.add_rule("webhook", "--url", receiver.url(p)) for p in ("/stop", "/other")]
         a.share_config(b)
-        assert a.run("state", "info").code == 0  # the schema exists: only a stop can stop it
         result = a.run(*PUSH, "--json")
         assert not postgres.running
         received = receiver.requests
@@ -483,3 +484,150 @@ def test_a_database_with_a_newer_schema_is_refused_and_left_alone(
         assert str(version + 1) in result.err
     assert query(fleet.url, "SELECT version FROM quaynotify_schema") == [(version + 1,)]
     assert len(receiver.requests) == 1, "a refused state: nothing sent"
+
+
+# -- kill -9 while journaling -------------------------------------------------------------------
+
+
+class TableLock:
+    """The rule_health table locked against writes by a client of the test's own, as by a
+    machine in the middle of a long transaction: a journal batch (which counts towards the
+    breaker in its own transaction) waits for it, its deliveries and attempts written but
+    not committed. Reads go on."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.url = url
+        self._conn = psycopg.connect(url, connect_timeout=10)
+        self._conn.execute("LOCK TABLE rule_health IN EXCLUSIVE MODE")
+
+    def waiting(self) -> int:
+        """How many of quaynotify's connections wait for a lock now."""
+        rows = query(
+            self.url,
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'quaynotify' AND wait_event_type = 'Lock'",
+        )
+        return int(rows[0][0])
+
+    def wait_for(self, count: int) -> None:
+        """Until `count` of quaynotify's connections wait for the lock (a failsafe limit)."""
+        wait_until(lambda: self.waiting() >= count)
+
+    def release(self) -> None:
+        self._conn.rollback()
+        self._conn.close()
+
+
+HOLD = 60.0  # seconds a writer gets to come and wait for the lock: a failsafe
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Until `condition()` holds (a failsafe limit)."""
+    deadline = time.monotonic() + HOLD
+    while not condition():
+        assert time.monotonic() < deadline, "never came to pass"
+        time.sleep(0.02)
+
+
+def assert_journal_whole(url: str) -> None:
+    """No half-written record: every delivery has its attempts, numbered 1..n without a
+    gap, no attempt is without its delivery, and no delivery id is there twice."""
+    assert query(url, "SELECT id FROM delivery GROUP BY id HAVING COUNT(*) > 1") == []
+    assert query(
+        url, "SELECT d.id FROM delivery d WHERE NOT EXISTS"
+        " (SELECT 1 FROM attempt a WHERE a.delivery_id = d.id)"
+    ) == []  # fmt: skip
+    assert query(
+        url, "SELECT a.delivery_id FROM attempt a WHERE NOT EXISTS"
+        " (SELECT 1 FROM delivery d WHERE d.id = a.delivery_id)"
+    ) == []  # fmt: skip
+    assert query(
+        url, "SELECT delivery_id FROM attempt GROUP BY delivery_id"
+        " HAVING MIN(number) != 1 OR MAX(number) != COUNT(*)"
+    ) == []  # fmt: skip
+
+
+def test_an_emit_killed_while_journaling_leaves_no_half_written_record(
+    fleet: Fleet, receiver: Receiver
+) -> None:
+    """Emits on A and B deliver, then wait to journal behind the lock; A's is killed there.
+    A's deliveries are in the journal whole or not at all, B's whole, and the next
+    `state sync` on A finds nothing to upload twice."""
+    a, b = fleet("a", "b")
+    a.write_config(FAST)
+    rules = [a.add_rule("webhook", "--url", receiver.url(p)) for p in ("/one", "/two")]
+    a.share_config(b)
+    assert a.run(*PUSH).code == 0  # the schema and the rules' health rows exist
+    before = {d["id"] for d in a.journal()}
+
+    lock = TableLock(fleet.url)
+    try:
+        killed, survivor = a.spawn(*PUSH), b.spawn(*PUSH)
+        lock.wait_for(2)  # both are writing their first batch
+        wait_until(lambda: len(receiver.requests) == 3 * len(rules))  # and all was sent
+        killed.send_signal(signal.SIGKILL)
+        assert killed.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        lock.release()
+    done = finish(survivor)
+    assert done.code == 0, done.err
+    finish(killed)
+
+    synced = a.json("state", "sync")
+    assert (synced["batches"], synced["skipped"]) == (0, 0), "the kill left nothing to upload"
+    assert_journal_whole(fleet.url)
+    journal = {d["id"]: d for d in b.journal()}
+    sent = collections.Counter(r.webhook_id for r in receiver.requests)
+    new = set(journal) - before
+    survivors = {row.split("\t")[0] for row in done.out.splitlines()}
+    assert survivors <= new and len(survivors) == len(rules)
+    # What A's killed emit journaled, if anything, is whole: each delivery once, with its
+    # one attempt (the loop below), and it uploads nothing more later (the sync above).
+    assert len(sent) == 3 * len(rules), "every emit delivered, the killed one too"
+    for delivery_id in new:
+        assert journal[delivery_id]["attempt_count"] == sent[delivery_id] == 1
+    assert a.info()["deliveries"] == len(journal)
+
+
+def test_a_sync_killed_while_uploading_uploads_everything_once_later(
+    fleet: Fleet, postgres: PostgresServer, receiver: Receiver
+) -> None:
+    """A's journal waits in its spool (the database was down); its `state sync` is killed
+    while the upload waits behind the lock, uncommitted. The spool still has the batches,
+    and the next sync uploads each exactly once."""
+    a, b = fleet("a", "b")
+    rules = [webhook_everywhere(receiver, a, b)]
+    assert a.run("rule", "reset", rules[0]).code == 0  # a write: the schema is made
+    postgres.stop()
+    emits = [a.run(*PUSH, "--json") for _ in range(3)]
+    assert all(e.code == 0 for e in emits), [e.err for e in emits]
+    ids = sorted(d["id"] for e in emits for d in emitted(e.out))
+    assert sorted(spooled(a)) == ids
+    postgres.start()
+
+    lock = TableLock(fleet.url)
+    try:
+        killed = a.spawn("state", "sync")
+        lock.wait_for(1)
+        killed.send_signal(signal.SIGKILL)
+        assert killed.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        lock.release()
+    finish(killed)
+    assert sorted(spooled(a)) == ids, "nothing uploaded is forgotten, nothing forgotten lost"
+    assert b.info()["deliveries"] == 0
+
+    synced = a.json("state", "sync")
+    assert (synced["batches"], synced["skipped"], synced["deliveries"]) == (3, 0, 3)
+    again = a.json("state", "sync")
+    assert again == {"batches": 0, "skipped": 0, "deliveries": 0, "notifications": 0}
+    assert_journal_whole(fleet.url)
+    journal = b.journal()
+    assert (
+        sorted(d["id"] for d in journal) == ids == sorted(r.webhook_id for r in receiver.requests)
+    )
+    assert {d["rule_id"] for d in journal} == set(rules)
+    info = b.info()
+    assert (info["deliveries"], info["attempts"], a.info()["spooled"]) == (3, 3, 0)
