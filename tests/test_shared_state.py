@@ -453,20 +453,33 @@ def test_an_unreachable_database_from_the_start_still_delivers(
 def test_a_wrong_password_is_one_line_exit_3_and_never_shown(
     fleet: Fleet, postgres: PostgresServer, postgres_url: str, receiver: Receiver
 ) -> None:
+    """A refused login is one line wherever it shows, the password masked: `log` cannot
+    read the journal (exit 3); `emit` delivers anyway, as for a database that is down
+    (README: "or refuses the password"), and keeps its journal locally; `state info` says
+    so (exit 3)."""
     wrong = "Wr0ng-pa55word-xyzzy"
     a = fleet.machine("a", url=postgres.url(postgres_url.rsplit("/", 1)[1], password=wrong))
     webhook_everywhere(receiver, a)
-    # Reached, and refused: not an outage to spool through but a URL to fix, and nothing sent.
-    for args in (("state", "info"), ("log",), PUSH):
-        result = a.run(*args)
-        assert result.code == 3, (args, result.code, result.err)
-        assert result.out == ""
-        assert result.err.startswith(ERROR) and result.err.count("\n") == 1, result.err
+    masked = f"postgresql://quaynotify:{MASK}@127.0.0.1:{postgres.port}/"
+
+    logged = a.run("log")
+    assert logged.code == 3, logged.err
+    assert logged.out == "" and logged.err.startswith(ERROR)
+    sent = a.run(*PUSH, "--json")
+    assert sent.code == 0, sent.err
+    (delivery,) = emitted(sent.out)
+    assert [r.webhook_id for r in receiver.requests] == [delivery["id"]]
+    assert spooled(a) == [delivery["id"]]
+    info = a.run("state", "info", "--json")
+    assert info.code == 3, info.err
+    assert json.loads(info.out)["spooled"] == 1
+    for result in (logged, sent, info):
+        assert result.err.count("\n") == 1, result.err
         assert "password authentication failed" in result.err
-        assert wrong not in result.err
-        assert f"postgresql://quaynotify:{MASK}@127.0.0.1:{postgres.port}/" in result.err
-    assert receiver.requests == []
-    assert not (a.state_dir / "state.db").exists(), "nothing spooled"
+        assert masked in result.err
+        assert wrong not in result.err + result.out
+    for path in a.state_dir.iterdir():
+        assert wrong.encode() not in path.read_bytes(), path.name
 
 
 def test_a_database_with_a_newer_schema_is_refused_and_left_alone(

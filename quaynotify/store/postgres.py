@@ -251,12 +251,6 @@ class PostgresBackend:
         import psycopg
 
         detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        if doing == "reach" and any(words in detail for words in _REFUSED):
-            # Reached, and told no: the URL is wrong, which waiting will not mend (exit 3).
-            return StateError(
-                f"the state database {self.where} refused the login: {detail}: "
-                "check the user, password and database name in the state URL"
-            )
         conn = self._conn
         lost = conn is None or conn.closed or conn.broken
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) or lost:
@@ -267,14 +261,6 @@ class PostgresBackend:
         return StateError(f"cannot {doing} the state database {self.where}: {detail}")
 
 
-# libpq's words (psycopg gives no SQLSTATE for a failed connection) for a server that was
-# reached and refused the login: a wrong password, user or database, not an outage.
-_REFUSED = (
-    "authentication failed",
-    "no pg_hba.conf entry",
-    "no password supplied",
-    "does not exist",
-)
 _ELSEWHERE = "point --state-url at another database, or [state] schema at another schema"
 
 
