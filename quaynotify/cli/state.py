@@ -37,25 +37,39 @@ def info(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     Example: QUAYNOTIFY_STATE_URL=env:DATABASE_URL quaynotify state info
     """
+    from quaynotify.errors import ExitCode, StateUnreachable
+    from quaynotify.store import COUNTED
+
     g = globals_of(ctx)
     store = g.store()
     backend = store.backend
+    down: StateUnreachable | None = None
+    try:
+        version: int | None = backend.version()
+        counts: dict[str, int | None] = {**store.counts()}
+    except StateUnreachable as exc:
+        if store.spool is None:
+            raise
+        # What waits in the spool is worth seeing most when the database cannot be reached.
+        down, version, counts = exc, None, dict.fromkeys(COUNTED)
     view = {
         "backend": backend.kind,
         "location": backend.where,
         "schema": getattr(backend, "schema", None),
-        "schema_version": backend.version(),
-        **store.counts(),
+        "schema_version": version,
+        **counts,
     }
     if store.spool is not None:
         view["spooled"] = len(store.spool.kept())  # batches waiting for `state sync`
     out = g.output(as_json)
+    if down is not None:
+        out.warn(str(down))
     if out.as_json:
         out.json(view)
-        return
-    out.fields(
-        [(key.replace("_", " "), "-" if value is None else value) for key, value in view.items()]
-    )
+    else:
+        out.fields([(key.replace("_", " "), "-" if v is None else v) for key, v in view.items()])
+    if down is not None:
+        raise typer.Exit(int(ExitCode.CONFIG))  # the state is not usable: a script must know
 
 
 @app.command("sync")
