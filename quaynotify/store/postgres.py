@@ -188,6 +188,8 @@ class PostgresBackend:
         if self._conn is not None and not self._conn.closed:
             return self._conn
         try:
+            import logging
+
             import psycopg
             from psycopg import sql
             from psycopg.conninfo import conninfo_to_dict
@@ -196,6 +198,9 @@ class PostgresBackend:
                 f"the state is a PostgreSQL database ({self.where}), and psycopg, its driver, "
                 f"is not installed: {EXTRA}"
             ) from None
+        # What psycopg logs (an error it ignores while closing a lost connection) is not for
+        # the user: the failure itself is reported, once, by the command.
+        logging.getLogger("psycopg").handlers[:] = [logging.NullHandler()]
         conninfo = conninfo_to_dict(self.url)
         conninfo.setdefault("connect_timeout", CONNECT_TIMEOUT)
         conninfo.setdefault("application_name", "quaynotify")
