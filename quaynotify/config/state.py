@@ -28,9 +28,6 @@ def state_location(
     """The PostgreSQL state asked for, or None for the local SQLite state. `settings` is
     called only when the config is needed: for its [state] table. `named` is the option
     `option` came from, for messages (`state copy` takes its URL as --to)."""
-    from quaynotify.methods.base import resolve_secret
-    from quaynotify.store.postgres import is_state_url, mask_state_url
-
     state = settings()
     for value, source in (
         (option, named),
@@ -38,7 +35,10 @@ def state_location(
         (state.url, "[state] url"),
     ):
         if not value:
-            continue
+            continue  # (the local state imports none of what a URL needs)
+        from quaynotify.methods.base import resolve_secret
+        from quaynotify.store.postgres import is_state_url, mask_state_url
+
         try:
             url = resolve_secret(value, source)
         except DeliveryError as exc:
