@@ -550,21 +550,29 @@ class Bench:
         )
         return results
 
+    def state_sides(self, scenario: str) -> tuple[str, dict[str, str], dict[str, str]] | None:
+        """A fresh PostgreSQL database (None without one), and the environments of an emit
+        to one local webhook with its state there and with its state in SQLite."""
+        url = self.postgres.database()
+        if url is None:
+            return None
+        hook = f"{self.receiver.url}/hook"
+        config = write_config(
+            self.config_path(scenario), [rule_block("acme/web", "repo_push", hook)]
+        )
+        on_postgres = {**self.env(scenario, config), "QUAYNOTIFY_STATE_URL": url}
+        return url, on_postgres, self.env(f"{scenario}-sqlite", config)
+
     def pg_emit(self) -> list[Result]:
         name, target = "emit, PostgreSQL state", "ratio <= 1.3"
         description = (
             "`quaynotify emit` to one local webhook with the state in PostgreSQL (a local "
             "server, over TCP with a password) vs the same with the state in SQLite"
         )
-        url = self.postgres.database()
-        if url is None:
+        sides = self.state_sides("pg-emit")
+        if sides is None:
             return [skipped(name, description, target, f"skipped: {self.postgres.missing}")]
-        hook = f"{self.receiver.url}/hook"
-        config = write_config(
-            self.config_path("pg-emit"), [rule_block("acme/web", "repo_push", hook)]
-        )
-        on_postgres = {**self.env("pg-emit", config), "QUAYNOTIFY_STATE_URL": url}
-        on_sqlite = self.env("pg-emit-sqlite", config)
+        url, on_postgres, on_sqlite = sides
 
         def run(env: dict[str, str], what: str) -> float:
             self.receiver.reset()
@@ -625,15 +633,10 @@ class Bench:
             "sharing a PostgreSQL state vs sharing a SQLite state (one state directory): "
             "start of the first to exit of the last"
         )
-        url = self.postgres.database()
-        if url is None:
+        sides = self.state_sides("pg-parallel")
+        if sides is None:
             return [skipped(name, description, target, f"skipped: {self.postgres.missing}")]
-        hook = f"{self.receiver.url}/hook"
-        config = write_config(
-            self.config_path("pg-parallel"), [rule_block("acme/web", "repo_push", hook)]
-        )
-        on_postgres = {**self.env("pg-parallel", config), "QUAYNOTIFY_STATE_URL": url}
-        on_sqlite = self.env("pg-parallel-sqlite", config)
+        url, on_postgres, on_sqlite = sides
 
         def run(env: dict[str, str], what: str) -> float:
             self.receiver.reset()
