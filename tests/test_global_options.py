@@ -117,7 +117,7 @@ def test_the_console_script_takes_global_options_after_the_command(
     added = json.loads(proc.stdout)
     listed = console("rule", "list", "--json", f"--config={world['other']}", "-q")
     assert [r["repository"] for r in json.loads(listed.stdout)] == ["acme/web", "acme/web"]
-    assert added["uuid"] in listed.stdout
+    assert added["id"] in listed.stdout
     version = console("state", "info", "--version")
     assert (version.returncode, version.stdout) == (0, f"quaynotify {quaynotify.__version__}\n")
 
