@@ -135,6 +135,27 @@ def test_bash_completes_rule_ids_of_the_config_given_with_config(
     assert bash_complete(env, line) == [OTHER_ID]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "quaynotify rule enable --config {other} ",
+        "quaynotify rule --config {other} enable ",
+        "quaynotify rule enable --config={other} ",
+        "quaynotify --config {config} rule enable --config {other} ",  # the one after wins
+    ],
+)
+def test_bash_completes_rule_ids_of_a_config_given_after_the_command(
+    env: dict[str, str], other_config: Path, config_file: Path, line: str
+) -> None:
+    line = line.format(other=other_config, config=config_file)
+    assert bash_complete(env, line) == [OTHER_ID]
+
+
+def test_bash_offers_the_global_options_after_the_command(env: dict[str, str]) -> None:
+    assert bash_complete(env, "quaynotify rule list --qu") == ["--quiet"]
+    assert bash_complete(env, "quaynotify state info --state-") == ["--state-dir", "--state-url"]
+
+
 def test_bash_offers_no_rule_ids_from_a_broken_config_and_prints_nothing(
     env: dict[str, str], broken_config: Path
 ) -> None:

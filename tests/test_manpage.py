@@ -17,7 +17,7 @@ from helpers.tools import need
 
 from quaynotify import __version__
 from quaynotify.catalogue.events import EVENTS
-from quaynotify.cli.app import app
+from quaynotify.cli.app import GlobalOption, app
 from quaynotify.errors import ExitCode
 from quaynotify.methods import METHODS
 from quaynotify.tools import manpage
@@ -116,6 +116,8 @@ def test_every_command_has_a_subsection_with_every_option_and_argument(roff: str
         for param in command.get_params(ctx):  # type: ignore[attr-defined]
             if "--help" in getattr(param, "opts", ()) or getattr(param, "hidden", False):
                 continue
+            if isinstance(param, GlobalOption):  # a global option, under OPTIONS (below)
+                continue
             if param.param_type_name == "argument":
                 assert f"\\fI{manpage._esc(manpage._metavar(param))}\\fR" in text, param.name
             else:
@@ -128,6 +130,19 @@ def test_global_options_are_listed(roff: str) -> None:
     for opt in ["--config", "--state-dir", "--json", "--quiet", "-q", "--show-secrets", "--debug"]:
         assert f"\\fB{manpage._esc(opt)}\\fR" in options
     assert "\\fB\\-\\-version\\fR" in options and "\\fB\\-h\\fR, \\fB\\-\\-help\\fR" in options
+
+
+def test_global_options_are_described_once_and_said_to_work_after_the_command(
+    roff: str,
+) -> None:
+    """Every command accepts the global options, and the page says so once, in DESCRIPTION,
+    rather than listing them again under each command."""
+    description = _section(roff, ".SH DESCRIPTION")
+    assert "accepted after the command too" in description
+    commands = _section(roff, ".SH COMMANDS")
+    for opt in ["--config", "--state-dir", "--state-url", "--show-secrets", "--debug"]:
+        assert f".TP\n\\fB{manpage._esc(opt)}\\fR" not in commands, opt  # no option entry
+    assert f".TP\n\\fB{manpage._esc('--state-url')}\\fR" in _section(roff, ".SH OPTIONS")
 
 
 def test_every_event_is_described_with_its_fields(roff: str) -> None:

@@ -338,6 +338,33 @@ def test_json_before_or_after_the_command_is_one_document(
     assert normalised(documents[0]) == normalised(documents[1])
 
 
+def test_every_json_record_names_its_own_id_id(cli: Cli, world: dict[str, str]) -> None:
+    """One shape per record kind (DESIGN.md section 8): a record's own id is `id`, whatever
+    else it carries (a rule keeps Quay's `uuid` beside it, the same id), and references to
+    other records are `rule_id` and the like."""
+    bell = cli(*rule_add("quay_notification", "--target", "user:alice"), "--json")
+    assert bell.code == 0, bell.err
+    assert cli(*PUSH).code == 0
+    (record,) = json.loads(cli("inbox", "--user", "alice", "--json").out)
+    records = {
+        "rule add": json.loads(bell.out),
+        "rule show": json.loads(cli("rule", "show", world["rule"], "--json").out),
+        "rule list": json.loads(cli("rule", "list", "--json").out)[0],
+        "log": json.loads(cli("log", "--json").out)[0],
+        "log show": json.loads(cli("log", "show", world["delivery"], "--json").out),
+        "emit": json.loads(cli(*PUSH, "--json").out)["deliveries"][0],
+        "inbox": record,
+        "inbox show": json.loads(cli("inbox", "show", record["id"], "--json").out),
+    }  # fmt: skip
+    for command, view in records.items():
+        assert next(iter(view)) == "id" and UUID.fullmatch(view["id"]), (command, view)
+        assert "uuid" not in view or view["uuid"] == view["id"], command
+    for command in ("rule list", "rule show"):
+        assert records[command]["id"] == world["rule"]
+    assert records["log show"]["id"] == world["delivery"]
+    assert records["log show"]["rule_id"] == world["rule"]
+
+
 # -- errors and exit codes ----------------------------------------------------------------------
 
 BAD_CONFIGS = [

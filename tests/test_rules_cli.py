@@ -18,6 +18,7 @@ from pytest_httpserver import HTTPServer
 ADD = ("rule", "add", "--repo", "acme/web", "--method", "webhook")
 URL = NOWHERE
 VIEW_KEYS = [
+    "id",
     "uuid",
     "title",
     "event",
@@ -254,6 +255,7 @@ def test_list_json_is_quays_notification_view(cli: Cli, where: str) -> None:
     assert [list(v) for v in views] == [VIEW_KEYS, VIEW_KEYS]
     assert views == [
         {
+            "id": push,
             "uuid": push,
             "title": "Pushes",
             "event": "repo_push",
@@ -265,6 +267,7 @@ def test_list_json_is_quays_notification_view(cli: Cli, where: str) -> None:
             "enabled": True,
         },
         {
+            "id": vuln,
             "uuid": vuln,
             "title": None,
             "event": "vulnerability_found",
@@ -290,7 +293,7 @@ def test_list_counts_failures_from_the_journal(cli: Cli, httpserver: HTTPServer)
     emit = ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]')
     assert cli(*emit, "--max-attempts", "1").code == 1
     (view,) = json.loads(cli("rule", "list", "--json").out)
-    assert (view["uuid"], view["number_of_failures"], view["enabled"]) == (rule_id, 1, True)
+    assert (view["id"], view["number_of_failures"], view["enabled"]) == (rule_id, 1, True)
 
 
 @on_both_backends
@@ -319,7 +322,7 @@ def test_show_by_prefix(cli: Cli) -> None:
         result = cli("rule", "show", given, "--json")
         assert result.code == 0, (given, result.err)
         view = json.loads(result.out)
-        assert list(view) == VIEW_KEYS and view["uuid"] == rule_id
+        assert list(view) == VIEW_KEYS and view["id"] == view["uuid"] == rule_id
     fields = dict(line.split("\t", 1) for line in cli("rule", "show", rule_id[:8]).lines)
     assert fields["id"] == rule_id
     assert (fields["repository"], fields["event"]) == ("acme/web", "build_failure")
@@ -354,7 +357,7 @@ def test_an_ambiguous_or_unknown_id_is_a_usage_error(
 
 def test_a_unique_prefix_is_enough(cli: Cli, config_file: Path) -> None:
     config_file.write_text(TWINS)
-    assert json.loads(cli("rule", "show", "abcd2", "--json").out)["uuid"].startswith("abcd2222")
+    assert json.loads(cli("rule", "show", "abcd2", "--json").out)["id"].startswith("abcd2222")
     assert cli("rule", "remove", "abcd1").code == 0
     assert [r["id"][:8] for r in stored(config_file)] == ["abcd2222"]
 

@@ -105,6 +105,22 @@ def masked(url: str) -> str:
     return url.replace(f":{quote(password, safe='')}@", f":{MASK}@", 1)
 
 
+def unreachable(result: Result) -> str:
+    """`state info` on a database it cannot reach or log in to (README, "When the database is
+    down"): exit 3, what it knows on stdout (the backend and its location, masked), and one
+    warning line on stderr saying why; that line's message."""
+    assert result.code == 3, result.err
+    shown = (
+        json.loads(result.out)
+        if result.out.startswith("{")
+        else dict(line.split("\t", 1) for line in result.out.splitlines())
+    )
+    assert shown["backend"] == "postgresql" and MASK in shown["location"], result.out
+    warning = "quaynotify: warning: "
+    assert result.err.startswith(warning) and result.err.count("\n") == 1, result.err
+    return result.err[len(warning) : -1]
+
+
 def password_of(url: str) -> str:
     password = urlsplit(url).password
     assert password
@@ -245,8 +261,7 @@ def test_a_password_with_url_delimiters_logs_in_and_is_masked(
     view = info(cli, "--state-url", url)
     assert view["location"] == f"postgresql://{role}:{MASK}@127.0.0.1:{postgres.port}/{dbname}"
     wrong = url.replace(quote(password, safe=""), quote(password + "!", safe=""))
-    # (`log`: `state info` shows what it can of an unreachable state, see test_shared_state)
-    message = one_error(cli("--state-url", wrong, "log"), 3)
+    message = unreachable(cli("--state-url", wrong, "state", "info"))
     assert "password authentication failed" in message, message
     for form in (password, quote(password, safe=""), "p@ss", "w/rd"):
         assert form not in message, form
@@ -724,7 +739,7 @@ def test_verify_full_with_another_ca_is_refused_in_one_line(
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     url = f"{tls_database}?sslmode=verify-full&sslrootcert={other}"
-    message = one_error(cli("--state-url", url, "log"), 3)
+    message = unreachable(cli("--state-url", url, "state", "info"))
     assert message.startswith(f"cannot reach the state database {masked(url)}: "), message
     assert "certificate verify failed" in message, message
     assert password_of(url) not in message
@@ -750,7 +765,7 @@ def test_verify_full_checks_the_host_name_and_verify_ca_does_not(
         assert result.code == 0, result.err
         assert json.loads(result.out)["location"] == masked(url)
     else:
-        message = one_error(cli("--state-url", url, "log"), 3)
+        message = unreachable(result)
         assert 'does not match host name "localhost"' in message, message
     assert password_of(url) not in result.out + result.err
 
@@ -758,7 +773,7 @@ def test_verify_full_checks_the_host_name_and_verify_ca_does_not(
 def test_sslmode_disable_reaches_libpq_too(cli: Cli, tls_database: str) -> None:
     """sslmode=disable is obeyed: without TLS, that server turns the login away."""
     url = f"{tls_database}?sslmode=disable"
-    message = one_error(cli("--state-url", url, "log"), 3)
+    message = unreachable(cli("--state-url", url, "state", "info"))
     assert "no encryption" in message, message
     assert password_of(url) not in message
 

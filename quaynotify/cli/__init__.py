@@ -29,21 +29,24 @@ def run(argv: Sequence[str] | None = None) -> int:
     from quaynotify import masking
     from quaynotify.cli import complete
     from quaynotify.cli.app import command
+    from quaynotify.cli.common import Globals
     from quaynotify.cli.interrupt import handled
     from quaynotify.output import Output
 
     masking.forget_all()  # one command, one set of secrets (run() may be called many times)
-    debug = "--debug" in args or os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
+    given = Globals()  # what Click parsed: a `--title --debug` is a title, not --debug
+    env_debug = os.environ.get("QUAYNOTIFY_DEBUG") not in (None, "", "0")
     out = Output()
     try:
         with handled():
             _check_utf8(args)
             if os.environ.get(complete.COMPLETE_VAR):
                 complete.enable()
-            code = command().main(args=args, prog_name="quaynotify", standalone_mode=False)
+            root = command()
+            code = root.main(args=args, prog_name="quaynotify", standalone_mode=False, obj=given)
         return int(code or 0)
     except QuaynotifyError as exc:
-        if debug:
+        if given.debug or env_debug:
             _traceback()
         out.error(exc.message)
         return int(exc.exit_code)
@@ -66,7 +69,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from quaynotify.masking import scrub
 
-        if debug:
+        if given.debug or env_debug:
             _traceback()
         out.error(
             f"internal error: {type(exc).__name__}: {scrub(str(exc))} "

@@ -4,13 +4,14 @@ run."""
 from __future__ import annotations
 
 import importlib
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from quaynotify.cli import print_version
-from quaynotify.cli.common import Globals
+from quaynotify.cli.common import Globals, globals_of
 
 if TYPE_CHECKING:
     from typer._click import Command, Context
@@ -21,6 +22,8 @@ SETTINGS: dict[str, Any] = dict(
     "Keep rules (event + repository + method + config) in a TOML file, emit events from "
     "scripts and CI, and every matching rule is delivered, with retries, before the command "
     "returns. Every delivery is journaled.\n\n"
+    "The options below are accepted after the command too, at any depth (`quaynotify rule "
+    "list --quiet`); given both before and after it, the one after the command wins.\n\n"
     "Example: quaynotify emit build_failure --repo acme/web --set build_id=$CI_JOB_ID",
     no_args_is_help=True,
     add_completion=False,
@@ -86,7 +89,27 @@ def main(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = Globals(config, state_dir, as_json, quiet, show_secrets, debug, state_url)
+    g = ctx.ensure_object(Globals)  # run() hands in its own, to read --debug when it ends
+    g.config_path, g.state_dir, g.state_url = config, state_dir, state_url
+    g.as_json, g.quiet, g.show_secrets, g.debug = as_json, quiet, show_secrets, debug
+
+
+# The root's option (its parameter's name) -> the attribute of Globals it sets. --version sets
+# none: it prints and exits.
+GLOBALS: dict[str, str] = {
+    "config": "config_path",
+    "state_dir": "state_dir",
+    "state_url": "state_url",
+    "as_json": "as_json",
+    "quiet": "quiet",
+    "show_secrets": "show_secrets",
+    "debug": "debug",
+}
+# Kept as written (Click's \b marker): rewrapped, an option's name could break at a hyphen.
+EPILOG = """\b
+Global options are accepted here too, meaning what they mean before the
+command (see `quaynotify --help`); given both, the one after it wins:
+{names}."""
 
 
 # Top-level command name -> the module of quaynotify.cli whose register() adds it, in the
@@ -119,6 +142,7 @@ class LazyGroup(typer.core.TyperGroup):
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             for name, command in _build(COMMANDS[cmd_name]).items():
+                accepting_globals(command, self.params)
                 self.commands[name] = name_placeholders(command) if self.placeholders else command
         return self.commands.get(cmd_name)
 
@@ -130,6 +154,58 @@ class LazyGroup(typer.core.TyperGroup):
             for name in COMMANDS:
                 self.get_command(ctx, name)
         return super().resolve_command(ctx, args)
+
+
+class GlobalOption(typer.core.TyperOption):
+    """A root option as a command (or group) below the root accepts it: parsed by Click with
+    the command's own options, so a value it takes is never mistaken for an option and
+    nothing after `--` is read; it sets the root's Globals as the same option before the
+    command does. Its help is the root's (one line in each command's --help says so), while
+    completion still offers it."""
+
+    def get_help_record(self, ctx: Context) -> tuple[str, str] | None:
+        return None
+
+
+def accepting_globals(command: Command, root_params: list[Any]) -> None:
+    """Give `command` and every command below it the root's options, but those whose names
+    it has already (a command's own --json means the same as the global one)."""
+    taken = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    clones = [
+        _after_command(p)
+        for p in root_params
+        if p.name in (*GLOBALS, "version") and not taken & {*p.opts, *p.secondary_opts}
+    ]
+    command.params.extend(clones)
+    names = ", ".join(
+        "/".join(sorted(p.opts, key=len)) for p in root_params if p.name in (*GLOBALS, "version")
+    )
+    command.epilog = EPILOG.format(
+        names=textwrap.fill(names, 72, break_on_hyphens=False, break_long_words=False)
+    )
+    for sub in getattr(command, "commands", {}).values():
+        accepting_globals(sub, root_params)
+
+
+def _after_command(option: Any) -> GlobalOption:
+    """A copy of the root's `option` (opts, type, metavar, eagerness) that sets Globals."""
+    clone = GlobalOption.__new__(GlobalOption)
+    clone.__dict__.update(option.__dict__)
+    attribute, then = GLOBALS.get(option.name), option.callback
+    # Its own parameter name, so that it can clash with no parameter of the command; and
+    # it is handed to no command function (they take their own parameters only).
+    clone.name, clone.expose_value = f"global_{option.name}", False
+
+    def callback(ctx: Any, param: Any, value: Any) -> Any:
+        # The defaults (None, False) are what the root has already: only a given one counts.
+        if attribute is not None and value is not None and value is not False:
+            setattr(globals_of(ctx), attribute, value)
+        if then is not None and not ctx.resilient_parsing:  # --version (not while completing)
+            return then(ctx, param, value)
+        return value
+
+    clone.callback = callback
+    return clone
 
 
 def _build(module: str) -> dict[str, Command]:

@@ -55,9 +55,12 @@ def rule_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 
 
 def _config_file(ctx: typer.Context) -> Path:
+    from quaynotify.cli.common import globals_of
     from quaynotify.paths import config_path
 
-    override = ctx.find_root().params.get("config")
+    # Completing runs no command: a --config after the command is in Globals (the root's
+    # callbacks set it while parsing), one before it in the root's own parameters.
+    override = globals_of(ctx).config_path or ctx.find_root().params.get("config")
     return config_path(override)
 
 

@@ -72,16 +72,18 @@ class MethodOptionsCommand(typer.core.TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._made_from: tuple[Any, ...] | None = None
-        self._own = list(self.params)
+        self._added: list[Any] = []
 
     def get_params(self, ctx: Any) -> list[Any]:
         from quaynotify.methods import METHODS
 
         registry = tuple(METHODS.items())
         if registry != self._made_from:  # once per registry: Click compares options by identity
-            at = [p.name for p in self._own].index(self.AFTER) + 1
-            options = [_click_option(name, key) for name, key in keys().items()]
-            self.params = [*self._own[:at], *options, *self._own[at:]]
+            # Its own options are whatever else it holds (the root adds the global ones).
+            own = [p for p in self.params if not any(p is added for added in self._added)]
+            at = [p.name for p in own].index(self.AFTER) + 1
+            self._added = [_click_option(name, key) for name, key in keys().items()]
+            self.params = [*own[:at], *self._added, *own[at:]]
             self._made_from = registry
         return list(super().get_params(ctx))
 

@@ -148,8 +148,9 @@ def list_(
 ) -> None:
     """List rules, in file order.
 
-    With --json, each rule has the shape of Quay's notification view (uuid, title, event,
-    method, config, event_config, number_of_failures) plus repository and enabled.
+    With --json, each rule has its id, then the shape of Quay's notification view (uuid, the
+    same id; title, event, method, config, event_config, number_of_failures), plus
+    repository and enabled.
 
     Example: quaynotify rule list --repo acme/web
     """

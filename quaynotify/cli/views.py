@@ -28,11 +28,13 @@ def status(rule: Rule, health: RuleHealth | None) -> str:
 
 
 def rule_view(rule: Rule, health: RuleHealth | None, out: Output) -> dict[str, Any]:
-    """Quay's notification view (to_dict), plus repository and enabled; the method config's
-    secrets masked unless --show-secrets."""
+    """The rule's own `id` (as every record's is), then Quay's notification view (to_dict,
+    whose `uuid` is the same id), plus repository and enabled; the method config's secrets
+    masked unless --show-secrets."""
     from quaynotify.methods import mask_config
 
     return {
+        "id": rule.id,
         "uuid": rule.id,
         "title": rule.title,
         "event": rule.event,

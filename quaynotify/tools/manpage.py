@@ -95,7 +95,15 @@ def _walk(
 
 
 def _params(command: Any, ctx: typer.Context) -> list[Any]:
-    return [p for p in command.get_params(ctx) if not getattr(p, "hidden", False)]
+    """A command's own parameters: the global options it accepts too are described once,
+    under OPTIONS."""
+    from quaynotify.cli.app import GlobalOption
+
+    return [
+        p
+        for p in command.get_params(ctx)
+        if not getattr(p, "hidden", False) and not isinstance(p, GlobalOption)
+    ]
 
 
 def _is_help(param: Any) -> bool:
