@@ -58,6 +58,18 @@ Deadline = Annotated[
     ),
 ]
 
+SoftFail = Annotated[
+    bool,
+    typer.Option(
+        "--soft-fail",
+        envvar="QUAYNOTIFY_SOFT_FAIL",
+        show_envvar=False,
+        help="Exit 0 when deliveries failed or were skipped as disabled, with one warning line "
+        "saying how many and how to list them; usage, config and state errors keep their exit "
+        "status [env: QUAYNOTIFY_SOFT_FAIL=1].",
+    ),
+]
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -84,10 +96,13 @@ class RunOptions:
         )
 
 
-def report(out: Output, outcome: Outcome, *, many_events: bool = False) -> int:
+def report(
+    out: Output, outcome: Outcome, *, many_events: bool = False, soft_fail: bool = False
+) -> int:
     """Print what happened to each delivery; return the exit status. The deliveries of a
     replay or a stream are of many events and repositories: each names its own, and the
-    document none."""
+    document none. With `soft_fail`, failed and skipped deliveries exit 0, said in one line;
+    what could not even be planned (`outcome.problems`) still exits 1."""
     if outcome.dry_run:
         return _report_previews(out, outcome)
     if not outcome.matched and outcome.repository:
@@ -126,7 +141,21 @@ def report(out: Output, outcome: Outcome, *, many_events: bool = False) -> int:
             f"rule {rule_id} is now disabled after repeated failures: "
             f"run `quaynotify rule reset {rule_id}` once the receiver is fixed"
         )
+    if soft_fail and not outcome.ok and not outcome.problems:
+        _soft_failed(out, outcome)
+        return int(ExitCode.OK)
     return int(ExitCode.OK if outcome.ok else ExitCode.FAILED)
+
+
+def _soft_failed(out: Output, outcome: Outcome) -> None:
+    """The one line that says, under --soft-fail, what the exit status no longer does: not
+    silenced by --quiet, as it is then the only trace of the failure."""
+    failed = sum(1 for d in outcome.deliveries if not d.ok)
+    total = len(outcome.deliveries)
+    out.problem(
+        f"warning: {failed} of {total} deliver{'y' if total == 1 else 'ies'} did not succeed "
+        "(exit status 0 under --soft-fail): see `quaynotify log --failed`"
+    )
 
 
 def _report_previews(out: Output, outcome: Outcome) -> int:

@@ -16,6 +16,7 @@ from quaynotify.cli.deliveries import (
     DryRun,
     MaxAttempts,
     RunOptions,
+    SoftFail,
     report,
 )
 from quaynotify.cli.interrupt import graceful
@@ -92,6 +93,7 @@ def emit(
     concurrency: Concurrency = None,
     max_attempts: MaxAttempts = None,
     deadline: Deadline = None,
+    soft_fail: SoftFail = False,
     as_json: JsonOption = False,
 ) -> None:
     """Emit EVENT for a repository: deliver it to every matching rule before returning.
@@ -99,7 +101,8 @@ def emit(
     With --from FILE (- for stdin), emit every event of a JSON-lines stream instead: every
     line is checked before anything is sent.
 
-    Exit status: 0 when every delivery succeeded (or no rule matched), 1 when one failed.
+    Exit status: 0 when every delivery succeeded (or no rule matched), 1 when one failed
+    (0 with --soft-fail, and a warning).
 
     Example: quaynotify emit repo_push --repo acme/web --set 'updated_tags=["latest"]'
     """
@@ -110,13 +113,13 @@ def emit(
             {"EVENT": event, "--repo": repo, "--data": data, "--set": set_}
             | {"--sample": sample, "--performer": performer}
         )
-        raise typer.Exit(_emit_stream(g, from_, options, as_json))
+        raise typer.Exit(_emit_stream(g, from_, options, as_json, soft_fail))
     if event is None:
         ctx.fail("Missing argument 'EVENT'.")
     if repo is None:
         ctx.fail("Missing option '--repo'.")
     one = OneEvent(event, repo, data, set_ or [], sample, performer)
-    raise typer.Exit(_emit_one(g, one, options, as_json))
+    raise typer.Exit(_emit_one(g, one, options, as_json, soft_fail))
 
 
 def _refuse_beside_a_stream(given: dict[str, object]) -> None:
@@ -140,7 +143,9 @@ class OneEvent:
     performer: str | None
 
 
-def _emit_one(g: Globals, one: OneEvent, options: RunOptions, as_json: bool) -> int:
+def _emit_one(
+    g: Globals, one: OneEvent, options: RunOptions, as_json: bool, soft_fail: bool
+) -> int:
     from quaynotify.catalogue.events import get_event
     from quaynotify.delivery import plan as delivery
     from quaynotify.inputs import merge_fields, parse_data, parse_set
@@ -164,10 +169,12 @@ def _emit_one(g: Globals, one: OneEvent, options: RunOptions, as_json: bool) -> 
             performer=one.performer,
             run=options.run(conf, stop),
         )
-    return report(out, outcome)
+    return report(out, outcome, soft_fail=soft_fail)
 
 
-def _emit_stream(g: Globals, from_: str, options: RunOptions, as_json: bool) -> int:
+def _emit_stream(
+    g: Globals, from_: str, options: RunOptions, as_json: bool, soft_fail: bool
+) -> int:
     from quaynotify.delivery import plan as delivery
     from quaynotify.delivery.stream import parse_stream, plan_stream
     from quaynotify.inputs import read_text_arg
@@ -183,4 +190,4 @@ def _emit_stream(g: Globals, from_: str, options: RunOptions, as_json: bool) -> 
     if not planned:
         would = "would be " if options.dry_run else ""
         out.note(f"no rule matches an event of {source}: nothing {would}sent")
-    return report(out, outcome, many_events=True)
+    return report(out, outcome, many_events=True, soft_fail=soft_fail)

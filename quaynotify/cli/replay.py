@@ -15,6 +15,7 @@ from quaynotify.cli.deliveries import (
     DryRun,
     MaxAttempts,
     RunOptions,
+    SoftFail,
     report,
 )
 from quaynotify.cli.interrupt import graceful
@@ -74,6 +75,7 @@ def replay(
     concurrency: Concurrency = None,
     max_attempts: MaxAttempts = None,
     deadline: Deadline = None,
+    soft_fail: SoftFail = False,
     as_json: JsonOption = False,
     from_: MovedFromOption = None,
 ) -> None:
@@ -113,4 +115,4 @@ def replay(
         outcome = delivery.execute(conf, store, plan.planned, run=run, problems=plan.problems)
     if not plan.planned and not plan.problems:
         out.note("nothing to replay")
-    raise typer.Exit(report(out, outcome, many_events=True))
+    raise typer.Exit(report(out, outcome, many_events=True, soft_fail=soft_fail))

@@ -9,7 +9,9 @@ EXIT_STATUS: dict[ExitCode, str] = {
     ExitCode.OK: "Success: every selected delivery succeeded, or no rule matched the event "
     "(a note on standard error says so).",
     ExitCode.FAILED: "One or more deliveries failed after their retries, or were skipped "
-    "because the failure breaker disabled their rule.",
+    "because the failure breaker disabled their rule. `emit --soft-fail` and `replay "
+    "--soft-fail` exit 0 instead, with one warning line naming how many did not succeed and "
+    "`quaynotify log --failed`; every other status is kept.",
     ExitCode.USAGE: "Usage error or bad input: an unknown command, option, event, method or "
     "id, a missing or mistyped event field, an invalid rule.",
     ExitCode.CONFIG: "The config file or the state database is unusable: unreadable, not "
@@ -30,6 +32,9 @@ ENVIRONMENT: dict[str, str] = {
     "DBNAME?sslmode=...`, or an `env:NAME` or `file:PATH` reference to one. Needs `pip "
     "install 'quaynotify[postgres]'`. What cannot reach the database is kept in the local "
     "state and uploaded by the next run that reaches it, or by `state sync`.",
+    "QUAYNOTIFY_SOFT_FAIL": "1 (or true, yes, on): `emit` and `replay` run as with "
+    "`--soft-fail`, exiting 0 where deliveries failed or were skipped as disabled; 0 (or "
+    "empty) is off.",
     "QUAYNOTIFY_USER": "Whose notifications `inbox` shows when `--user` is not given (else "
     "the login name).",
     "QUAYNOTIFY_DEBUG": "Any value but empty or 0: show a traceback when something goes wrong, "
