@@ -3,11 +3,13 @@ on both backends (the `setup` fixture takes `backend`); then the SQLite file its
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
 import stat
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -18,7 +20,7 @@ import pytest
 from helpers.cli import CONSOLE, Cli
 from helpers.configs import add_webhook
 from helpers.postgres import Backend
-from helpers.state import created, rows
+from helpers.state import created, execute, rows
 from pytest_httpserver import HTTPServer
 
 from quaynotify.store import Store, open_store
@@ -171,11 +173,59 @@ def test_log_filters_combine(cli: Cli, setup: Callable[..., str]) -> None:
     assert log(cli, "--failed", "--rule", good) == []
 
 
+def push_to(cli: Cli, repo: str) -> None:
+    result = cli("emit", "repo_push", "--repo", repo, "--set", 'updated_tags=["v1"]')
+    assert result.code in (0, 1), result.err
+
+
+def test_log_repo_keeps_one_repository(
+    cli: Cli, setup: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """--repo lists that repository's deliveries alone, and combines with --failed and --rule."""
+    web = setup(path="/fail")
+    api = add_webhook(cli, httpserver.url_for("/ok"), repo="acme/api")
+    push_to(cli, "acme/web")
+    push_to(cli, "acme/api")
+    push_to(cli, "acme/web")
+    assert [e["repository"] for e in log(cli)] == ["acme/web", "acme/api", "acme/web"]
+    assert [e["rule_id"] for e in log(cli, "--repo", "acme/api")] == [api]
+    assert [e["rule_id"] for e in log(cli, "--repo", "acme/web")] == [web, web]
+    assert log(cli, "--repo", "acme/api", "--failed") == []
+    assert len(log(cli, "--repo", "acme/web", "--failed", "--rule", web[:8])) == 2
+    assert log(cli, "--repo", "acme/other") == []
+    (line,) = cli("log", "--repo", "acme/api").lines  # the table too
+    assert "acme/api" in line and "acme/web" not in line
+
+
+def test_log_since_keeps_what_was_updated_since(
+    cli: Cli, setup: Callable[..., str], store: Store
+) -> None:
+    """--since takes replay's forms (a duration, an ISO date-time): a delivery made 3 hours
+    old in the database, as time would have, is left out by 2h and kept by 4h and by an ISO
+    time just before it; --failed still applies."""
+    setup(path="/fail")
+    push(cli, "old")
+    push(cli, "new")
+    old, new = log(cli)[1]["id"], log(cli)[0]["id"]
+    aged = time.time() - 3 * 3600
+    sql = "UPDATE delivery SET created = ?, updated = ? WHERE id = ?"
+    assert execute(store, sql, (aged, aged, old)) == 1
+    assert [e["id"] for e in log(cli, "--since", "2h")] == [new]
+    assert [e["id"] for e in log(cli, "--since", "4h", "--failed")] == [new, old]
+    before_old = dt.datetime.fromtimestamp(aged - 60, dt.UTC).isoformat(timespec="seconds")
+    assert [e["id"] for e in log(cli, "--since", before_old)] == [new, old]
+    after_old = dt.datetime.fromtimestamp(aged + 60, dt.UTC).isoformat(timespec="seconds")
+    assert [e["id"] for e in log(cli, "--since", after_old)] == [new]
+    assert [e["id"] for e in log(cli, "--since", "2h", "--event", "build_start")] == []
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         (("--rule", "ffffffff"), "no rule with id 'ffffffff'"),
         (("--event", "repo_pushed"), "unknown event 'repo_pushed'"),
+        (("--since", "yesterday"), "--since 'yesterday': expected a duration"),
+        (("--repo", "acme"), "must be NAMESPACE/NAME"),
     ],
 )
 def test_log_filters_refuse_unknown_names(

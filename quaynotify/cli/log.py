@@ -35,17 +35,34 @@ def log(
         str | None,
         typer.Option("--event", help="Only this event.", autocompletion=complete.events),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only those since WHEN (30m, 2h, 7d, or an ISO date-time), as `replay "
+            "--failed --since` selects them: by their last update.",
+            metavar="WHEN",
+        ),
+    ] = None,
+    repo: Annotated[
+        str | None,
+        typer.Option("--repo", help="Only this repository.", metavar="NS/NAME"),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List deliveries, newest first; `log show ID` shows every attempt of one.
 
-    Example: quaynotify log --failed --limit 10
+    Example: quaynotify log --failed --since 2h --repo acme/web
     """
     if ctx.invoked_subcommand is not None:
         return
+    import time
+
+    from quaynotify.catalogue.data import parse_repository
     from quaynotify.catalogue.events import get_event
     from quaynotify.cli.views import delivery_view
+    from quaynotify.inputs import parse_since
 
     g = globals_of(ctx)
     out = g.output(as_json)
@@ -54,7 +71,12 @@ def log(
         rule_id = g.config().find_rule(rule).id
     if event is not None:
         get_event(event)
-    records = g.store().journal.deliveries(failed=failed, rule_id=rule_id, event=event, limit=limit)
+    if repo is not None:
+        parse_repository(repo)
+    after = None if since is None else parse_since(since, now=time.time())
+    records = g.store().journal.deliveries(
+        failed=failed, rule_id=rule_id, event=event, since=after, repository=repo, limit=limit
+    )
     if out.as_json:
         out.json([delivery_view(d, with_attempts=False) for d in records])
         return

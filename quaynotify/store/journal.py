@@ -154,6 +154,7 @@ class Journal:
         rule_id: str | None = None,
         event: str | None = None,
         since: float | None = None,
+        repository: str | None = None,
         limit: int | None = 50,
     ) -> list[DeliveryRecord]:
         """Journaled deliveries, newest first, with their attempts; none when the database
@@ -172,6 +173,9 @@ class Journal:
         if since is not None:
             where.append("updated >= ?")
             params.append(since)
+        if repository:
+            where.append("repository = ?")
+            params.append(repository)
         sql = f"SELECT {_COLUMNS} FROM delivery"
         if where:
             sql += " WHERE " + " AND ".join(where)
