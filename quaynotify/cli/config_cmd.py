@@ -24,7 +24,11 @@ def path(ctx: typer.Context) -> None:
     Example: $EDITOR "$(quaynotify config path)"
     """
     g = globals_of(ctx)
-    g.output().line(str(g.config_file()))
+    out, where = g.output(), g.config_file()
+    if out.as_json:
+        out.json({"path": str(where), "exists": where.is_file()})
+        return
+    out.line(str(where))
 
 
 @app.command("check")
@@ -54,5 +58,8 @@ def check(ctx: typer.Context) -> None:
         out.problem(problem)
     if problems:
         raise ConfigError(f"{conf.path}: {len(problems)} problems")
+    if out.as_json:
+        out.json({"path": str(conf.path), "exists": conf.exists, "rules": len(conf.rules)})
+        return
     state = "does not exist yet" if not conf.exists else f"{len(conf.rules)} rule(s), all valid"
     out.note(f"{conf.path}: {state}")

@@ -122,7 +122,11 @@ def dismiss(
     Example: quaynotify inbox dismiss 3f2a 9b1c
     """
     out = globals_of(ctx).output()
-    for r in _inbox(ctx).dismiss(notification_ids):
+    dismissed = _inbox(ctx).dismiss(notification_ids)
+    if out.as_json:
+        out.json({"dismissed": [r.id for r in dismissed]})
+        return
+    for r in dismissed:
         out.note(f"dismissed {r.id}")
 
 

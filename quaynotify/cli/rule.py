@@ -225,8 +225,12 @@ def remove(ctx: typer.Context, rule_ids: Ids) -> None:
     conf = g.config()
     rules = [conf.find_rule(i) for i in rule_ids]
     configedit.remove_rules(conf.path, [r.id for r in rules])
+    out = g.output()
+    if out.as_json:
+        out.json({"removed": [r.id for r in rules]})
+        return
     for r in rules:
-        g.output().note(f"removed rule {r.id}")
+        out.note(f"removed rule {r.id}")
 
 
 @app.command("enable")
@@ -255,7 +259,11 @@ def _set_enabled(ctx: typer.Context, rule_id: str, enabled: bool) -> None:
     rule = conf.find_rule(rule_id)
     if rule.enabled != enabled:
         configedit.set_enabled(conf.path, rule.id, enabled)
-    g.output().note(f"rule {rule.id} is {'enabled' if enabled else 'disabled'}")
+    out = g.output()
+    if out.as_json:
+        out.json({"id": rule.id, "enabled": enabled, "changed": rule.enabled != enabled})
+        return
+    out.note(f"rule {rule.id} is {'enabled' if enabled else 'disabled'}")
 
 
 @app.command("reset")
@@ -267,7 +275,11 @@ def reset(ctx: typer.Context, rule_id: Id) -> None:
     g = globals_of(ctx)
     rule = g.config().find_rule(rule_id)
     g.store().health.reset(rule.id)
-    g.output().note(f"rule {rule.id}: failures cleared, enabled")
+    out = g.output()
+    if out.as_json:
+        out.json({"id": rule.id, "number_of_failures": 0, "enabled": rule.enabled})
+        return
+    out.note(f"rule {rule.id}: failures cleared, enabled")
 
 
 @app.command("test")
