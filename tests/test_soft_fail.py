@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import Cli, one_error
-from helpers.configs import rule_id, webhook_toml, write_config
+from helpers.configs import rule_id, rule_toml, webhook_toml, write_config
 from helpers.receivers import Receiver
 from test_concurrency import Gate, finish, process_env, spawn, wait_for
 
@@ -233,3 +233,23 @@ def test_soft_fail_keeps_an_interrupt_exit_130(tmp_path: Path) -> None:
         gate.open()
     assert code == 130, err
     assert "interrupted" in err
+
+
+def test_soft_fail_counts_an_unset_env_reference_as_a_failed_delivery(
+    cli: Cli, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the README says: a Slack rule whose `env:` URL is not set in this job is a failed
+    delivery, journaled as one, so --soft-fail exits 0; its own warning says which variable."""
+    monkeypatch.delenv("QN_SOFT_FAIL_UNSET_URL", raising=False)
+    write_config(
+        config_file,
+        "[delivery]\nbackoff = 0\n",
+        rule_toml("slack", id=rule_id(1), url="env:QN_SOFT_FAIL_UNSET_URL"),
+    )
+    assert cli(*EMIT).code == 1
+    result = cli(*EMIT, "--soft-fail")
+    assert result.code == 0, result.err
+    assert "QN_SOFT_FAIL_UNSET_URL" in result.err
+    assert len(summary_lines(result.err)) == 1
+    [failed] = json.loads(cli("log", "--failed", "--json").out)[:1]
+    assert failed["rule_id"] == rule_id(1)
