@@ -17,38 +17,43 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="log")
 
 
+FailedOption = Annotated[
+    bool, typer.Option("--failed", help="Only deliveries that did not succeed.")
+]
+RuleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rule", help="Only this rule (any unique id prefix).", autocompletion=complete.rule_ids
+    ),
+]
+EventOption = Annotated[
+    str | None,
+    typer.Option("--event", help="Only this event.", autocompletion=complete.events),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Only those since WHEN (30m, 2h, 7d, or an ISO date-time), as `replay "
+        "--failed --since` selects them: by their last update.",
+        metavar="WHEN",
+    ),
+]
+RepoOption = Annotated[
+    str | None, typer.Option("--repo", help="Only this repository.", metavar="NS/NAME")
+]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, help="At most this many.")]
+
+
 @app.callback(invoke_without_command=True)
 def log(
     ctx: typer.Context,
-    failed: Annotated[
-        bool, typer.Option("--failed", help="Only deliveries that did not succeed.")
-    ] = False,
-    rule: Annotated[
-        str | None,
-        typer.Option(
-            "--rule",
-            help="Only this rule (any unique id prefix).",
-            autocompletion=complete.rule_ids,
-        ),
-    ] = None,
-    event: Annotated[
-        str | None,
-        typer.Option("--event", help="Only this event.", autocompletion=complete.events),
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            help="Only those since WHEN (30m, 2h, 7d, or an ISO date-time), as `replay "
-            "--failed --since` selects them: by their last update.",
-            metavar="WHEN",
-        ),
-    ] = None,
-    repo: Annotated[
-        str | None,
-        typer.Option("--repo", help="Only this repository.", metavar="NS/NAME"),
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    failed: FailedOption = False,
+    rule: RuleOption = None,
+    event: EventOption = None,
+    since: SinceOption = None,
+    repo: RepoOption = None,
+    limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List deliveries, newest first; `log show ID` shows every attempt of one.
