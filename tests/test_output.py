@@ -395,6 +395,7 @@ def test_an_unusable_config_is_exit_3(
 
 
 def test_a_config_that_is_a_directory_is_exit_3(cli: Cli, config_file: Path) -> None:
+    config_file.unlink()
     config_file.mkdir()
     assert "directory" in one_error(cli("rule", "list"), 3)
 

@@ -111,7 +111,7 @@ def add(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    conf = g.config()
+    conf = g.config(creating=True)
     method_config = method_config_from(method, method_options)
     event_config: dict[str, Any] = {"ref-regex": ref_regex, "level": level, "days": days}
     rule = cfg.new_rule(
