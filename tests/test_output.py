@@ -217,10 +217,10 @@ DELIVERY_KEYS = ["id", "event", "repository", "rule_id", "method", "status", "er
 
 def test_emit_rule_test_and_replay_report_deliveries_in_one_shape(cli: Cli, hook: str) -> None:
     emitted = json.loads(cli(*PUSH, "--json").out)
-    assert list(emitted) == ["event", "repository", "deliveries"]
+    assert list(emitted) == ["event", "repository", "deliveries", "filtered"]
     assert (emitted["event"], emitted["repository"]) == ("repo_push", "acme/web")
     tested = json.loads(cli("rule", "test", hook, "--json").out)
-    assert list(tested) == ["event", "repository", "deliveries"]
+    assert list(tested) == ["event", "repository", "deliveries", "filtered"]
     assert (tested["event"], tested["repository"]) == ("repo_push", "acme/web")
     # A replay is of journaled deliveries, of any events and repositories: each delivery names
     # its own, and the document claims none.

@@ -90,6 +90,7 @@ def report(out: Output, outcome: Outcome, *, many_events: bool = False) -> int:
     document none."""
     if outcome.dry_run:
         return _report_previews(out, outcome)
+    _report_filtered(out, outcome)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing sent")
     for problem in (*outcome.problems, *outcome.warnings):
@@ -104,6 +105,9 @@ def report(out: Output, outcome: Outcome, *, many_events: bool = False) -> int:
                     "event": outcome.event,
                     "repository": outcome.repository,
                     "deliveries": deliveries,
+                    "filtered": [
+                        {"rule_id": f.rule_id, "reason": f.reason} for f in outcome.filtered
+                    ],
                 }
             )
     elif outcome.deliveries:
@@ -147,6 +151,18 @@ def _report_previews(out: Output, outcome: Outcome) -> int:
             out.line()
             body = p.body if isinstance(p.body, str) else json.dumps(p.body, indent=2)
             out.line(body)
+    _report_filtered(out, outcome)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing would be sent")
     return int(ExitCode.OK)
+
+
+def _report_filtered(out: Output, outcome: Outcome) -> None:
+    """One line per reason a rule's event filter stopped the event (rules of the same
+    filter and value share it): "1 rule skipped: ref-regex 'refs/heads/main' did not
+    match refs/heads/dev"."""
+    counts: dict[str, int] = {}
+    for f in outcome.filtered:
+        counts[f.reason] = counts.get(f.reason, 0) + 1
+    for reason, n in counts.items():
+        out.note(f"{n} rule{'s' if n != 1 else ''} skipped: {reason}")

@@ -43,6 +43,14 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Filtered:
+    """A rule whose event filter stopped the event, and why (e.g. its ref-regex)."""
+
+    rule_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What `emit`, `rule test` and `replay` did: deliveries made, or previews of them."""
 
@@ -56,6 +64,7 @@ class Outcome:
     dry_run: bool = False
     # What the user should know that did not fail a delivery (the shared state was down).
     warnings: tuple[str, ...] = ()
+    filtered: tuple[Filtered, ...] = ()  # rules of this event and repository a filter stopped
 
     @property
     def ok(self) -> bool:
@@ -215,6 +224,18 @@ def select(config: Config, event: Event, repository: str, data: Mapping[str, Any
     ]
 
 
+def filtered_out(
+    config: Config, event: Event, repository: str, data: Mapping[str, Any]
+) -> tuple[Filtered, ...]:
+    """The enabled rules for this repository and event that their event filter stopped."""
+    stopped = (
+        (rule.id, event.why_not_performed(rule.event_config, data))
+        for rule in config.matching(repository, event.name)
+        if rule.enabled
+    )
+    return tuple(Filtered(rule_id, reason) for rule_id, reason in stopped if reason is not None)
+
+
 # -- running ------------------------------------------------------------------------------------
 
 
@@ -363,7 +384,8 @@ def emit(
     planned = plan(
         config, rules, event, data, performer=performer, disabled=disabled_rules(store, rules)
     )
-    return execute(config, store, planned, event=event.name, repository=repository, run=run)
+    outcome = execute(config, store, planned, event=event.name, repository=repository, run=run)
+    return replace(outcome, filtered=filtered_out(config, event, repository, data))
 
 
 def dispatch(
