@@ -500,6 +500,56 @@ def test_a_vulnerability_below_the_rules_level_is_reported(
     assert received(httpserver) == []
 
 
+# -- fields the event does not have ---------------------------------------------------------------
+
+
+def test_a_misspelt_field_is_warned_about_with_a_did_you_mean_and_still_sent(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """`--set buid_name=x`: Quay would ignore the field without a word; one warning line names
+    it and the field meant, and the delivery still happens, with the field as given."""
+    hook("build_success")
+    sets = (f"build_id={BUILD_ID}", "buid_name=42d4a62", "trigger_metadata.ref=refs/heads/x")
+    result = cli("emit", "build_success", "--repo", "acme/web", *(f"--set={s}" for s in sets))
+    assert result.code == 0, result.err
+    assert result.err == (
+        "quaynotify: warning: --set buid_name: build_success has no field 'buid_name'; "
+        "did you mean build_name? (sent as given)\n"
+    )
+    (request,) = received(httpserver)
+    assert request.json["buid_name"] == "42d4a62"
+
+
+def test_an_unknown_field_from_data_without_a_close_name_points_at_the_catalogue(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """A --data key is checked too; with nothing close, the warning says where the event's
+    fields are listed. -q silences it; known fields (common ones too) are not warned about."""
+    hook("repo_push")
+    data = json.dumps({"updated_tags": ["v1"], "zzzqqq": 1, "homepage": "https://ci/run/1"})
+    result = cli("emit", "repo_push", "--repo", "acme/web", "--data", data)
+    assert result.code == 0, result.err
+    assert result.err == (
+        "quaynotify: warning: --data zzzqqq: repo_push has no field 'zzzqqq'; "
+        "`quaynotify events repo_push` lists its fields (sent as given)\n"
+    )
+    assert cli("-q", "emit", "repo_push", "--repo", "acme/web", "--data", data).err == ""
+    assert len(received(httpserver)) == 2
+
+
+def test_a_misspelt_required_field_is_the_one_error_line_alone(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """When the event itself is refused (build_id missing, misspelt), the error is the one
+    line of the error contract, with no warning before it, and nothing is sent."""
+    hook("build_success")
+    result = cli("emit", "build_success", "--repo", "acme/web", "--set", f"buid_id={BUILD_ID}")
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and result.err.startswith("quaynotify: error: ")
+    assert "build_id" in result.err
+    assert received(httpserver) == []
+
+
 # -- body templates (the cases of Quay's own template tests) ---------------------------------------
 
 TEMPLATES = [

@@ -22,7 +22,9 @@ from quaynotify.cli.interrupt import graceful
 from quaynotify.errors import UsageError
 
 if TYPE_CHECKING:
+    from quaynotify.catalogue.event import Event
     from quaynotify.cli.common import Globals
+    from quaynotify.output import Output
 
 
 def register(app: typer.Typer) -> None:
@@ -150,9 +152,12 @@ def _emit_one(g: Globals, one: OneEvent, options: RunOptions, as_json: bool) -> 
     event = get_event(one.name)
     assignments = parse_set(one.assignments, event.string_paths())
     fields: dict[str, Any] = event.sample({}) if one.sample else {}
-    if one.data is not None:
-        fields.update(parse_data(one.data))
+    data = parse_data(one.data) if one.data is not None else {}
+    fields.update(data)
     fields = merge_fields(fields, assignments)
+    # the event is checked first: a bad one is one error line, with no warning before it
+    delivery.make_event_data(conf, event, one.repository, fields, sample=one.sample)
+    _warn_unknown_fields(out, event, data, assignments)
     with graceful() as stop:
         outcome = delivery.emit(
             conf,
@@ -165,6 +170,18 @@ def _emit_one(g: Globals, one: OneEvent, options: RunOptions, as_json: bool) -> 
             run=options.run(conf, stop),
         )
     return report(out, outcome)
+
+
+def _warn_unknown_fields(
+    out: Output, event: Event, data: dict[str, Any], assignments: list[tuple[list[str], Any]]
+) -> None:
+    """A field the event does not have (--set buid_name=x) is sent, as Quay would ignore it
+    without a word: a warning with a did-you-mean says so."""
+    from quaynotify.catalogue.data import unknown_field_warnings
+
+    given = dict.fromkeys(data, "--data") | {path[0]: "--set" for path, _ in assignments}
+    for line in unknown_field_warnings(event, given):
+        out.warn(line)
 
 
 def _emit_stream(g: Globals, from_: str, options: RunOptions, as_json: bool) -> int:
