@@ -73,14 +73,22 @@ class RunOptions:
         config: Config,
         stop: Stop,
         progress: Callable[[DeliveryRecord], None] | None = None,
+        retries: Callable[[str], None] | None = None,
     ) -> Run:
-        """The run these options ask for, the config's [delivery] filling in the rest."""
+        """The run these options ask for, the config's [delivery] filling in the rest;
+        `retries` hears each retry as it happens (Output.note: on stderr, unless -q)."""
         from quaynotify.delivery.plan import Run
         from quaynotify.delivery.retry import RetryPolicy
 
         policy = RetryPolicy.from_settings(config.settings.delivery, max_attempts=self.max_attempts)
         return Run(
-            self.dry_run, policy, self.concurrency, self.deadline, progress=progress, stop=stop
+            self.dry_run,
+            policy,
+            self.concurrency,
+            self.deadline,
+            progress=progress,
+            stop=stop,
+            retries=retries,
         )
 
 

@@ -167,7 +167,7 @@ def _emit_one(g: Globals, one: OneEvent, options: RunOptions, as_json: bool) -> 
             fields,
             sample=one.sample,
             performer=one.performer,
-            run=options.run(conf, stop),
+            run=options.run(conf, stop, retries=out.note),
         )
     return report(out, outcome)
 
@@ -196,7 +196,9 @@ def _emit_stream(g: Globals, from_: str, options: RunOptions, as_json: bool) -> 
     events = parse_stream(read_text_arg(f"@{from_}", "--from"), source)
     planned = plan_stream(conf, store, events, source)
     with graceful() as stop, out.progress(len(planned), "emitting") as tick:
-        outcome = delivery.execute(conf, store, planned, run=options.run(conf, stop, tick))
+        outcome = delivery.execute(
+            conf, store, planned, run=options.run(conf, stop, tick, out.note)
+        )
     if not planned:
         would = "would be " if options.dry_run else ""
         out.note(f"no rule matches an event of {source}: nothing {would}sent")

@@ -14,6 +14,7 @@ from quaynotify.config.load import Config, Rule
 from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from quaynotify.delivery.run import Planned, deliver, unexpected
+from quaynotify.delivery.selection import Filtered, filtered_out, select
 from quaynotify.delivery.workers import Stop
 from quaynotify.errors import Interrupted, QuaynotifyError, StateUnreachable
 from quaynotify.masking import scrub
@@ -40,14 +41,7 @@ class Run:
     clock: Clock = SYSTEM_CLOCK
     progress: Callable[[DeliveryRecord], None] | None = None  # called as each one ends
     stop: Stop | None = None  # set by Ctrl-C or SIGTERM: finish what is in flight, then stop
-
-
-@dataclass(frozen=True)
-class Filtered:
-    """A rule whose event filter stopped the event, and why (e.g. its ref-regex)."""
-
-    rule_id: str
-    reason: str
+    retries: Callable[[str], None] | None = None  # hears each retry as it is about to wait
 
 
 @dataclass(frozen=True)
@@ -215,27 +209,6 @@ def unreachable_warning(store: Store) -> tuple[str, ...]:
     )
 
 
-def select(config: Config, event: Event, repository: str, data: Mapping[str, Any]) -> list[Rule]:
-    """The enabled rules for this repository and event whose event filter lets it through."""
-    return [
-        rule
-        for rule in config.matching(repository, event.name)
-        if rule.enabled and event.should_perform(rule.event_config, data)
-    ]
-
-
-def filtered_out(
-    config: Config, event: Event, repository: str, data: Mapping[str, Any]
-) -> tuple[Filtered, ...]:
-    """The enabled rules for this repository and event that their event filter stopped."""
-    stopped = (
-        (rule.id, event.why_not_performed(rule.event_config, data))
-        for rule in config.matching(repository, event.name)
-        if rule.enabled
-    )
-    return tuple(Filtered(rule_id, reason) for rule_id, reason in stopped if reason is not None)
-
-
 # -- running ------------------------------------------------------------------------------------
 
 
@@ -338,6 +311,7 @@ def execute(
             on_done=done,
             inbox=inbox_writer(store),
             stop=run.stop,
+            on_retry=run.retries,
         )
     finally:
         batches.flush()
