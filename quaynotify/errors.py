@@ -81,6 +81,7 @@ class DeliveryError(QuaynotifyError):
         status: int | None = None,
         retry_after: float | None = None,
         transient: bool = False,
+        timed_out: float | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
@@ -88,3 +89,4 @@ class DeliveryError(QuaynotifyError):
         self.retry_after = retry_after
         # transient: timeouts, connection errors, 408/425/429/5xx (retry_on = "transient")
         self.transient = transient
+        self.timed_out = timed_out  # the timeout, in seconds, when the attempt ran out of it

@@ -29,6 +29,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(home))
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
+    # QUAYNOTIFY_CONFIG names a file, which must then exist: each test starts from an empty
+    # config (no rules, default settings), as a user's first `rule add` would create it.
+    (tmp_path / "config.toml").write_bytes(b"")
     monkeypatch.setenv("QUAYNOTIFY_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("QUAYNOTIFY_STATE_DIR", str(tmp_path / "state"))
     # a state URL of the developer's own (a team's database) is never written by a test

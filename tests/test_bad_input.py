@@ -314,7 +314,8 @@ CASES: dict[str, Case] = {
     "config-missing/config-check": Case(
         ("--config", "{tmp}/nope.toml", "config", "check"),
         CONFIG,
-        "nope.toml does not exist: check the path given with --config or QUAYNOTIFY_CONFIG",
+        "nope.toml does not exist: create it with `quaynotify rule add ...`, "
+        "or fix the path given with --config",
     ),
     "config-is-a-directory/config-check": Case(
         ("--config", "{tmp}/adir", "config", "check"),

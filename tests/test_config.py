@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.cli import CONSOLE, Cli
+from helpers.cli import CONSOLE, Cli, one_error
 from pytest_httpserver import HTTPServer
 
 ID1 = "11111111-1111-4111-8111-111111111111"
@@ -176,9 +176,10 @@ def test_config_option_is_the_file_every_command_uses(
     cli: Cli, tmp_path: Path, config_file: Path
 ) -> None:
     other = tmp_path / "deep" / "er" / "config.toml"
+    other.parent.mkdir(parents=True)
     added = cli("--config", str(other), *ADD, "--event", "repo_push", "--url", "http://h/")
     assert added.code == 0, added.err
-    assert not config_file.exists(), "QUAYNOTIFY_CONFIG was used instead of --config"
+    assert config_file.read_bytes() == b"", "QUAYNOTIFY_CONFIG was used instead of --config"
     assert list(rules_of(other)) == [added.out.strip()]
     assert cli("rule", "list").out == ""
     assert cli("--config", str(other), "rule", "list").out.startswith(added.out.strip())
@@ -380,6 +381,7 @@ def test_a_long_session_of_edits_keeps_every_comment_outside_the_edited_rules(
 
 def test_a_new_config_is_created_with_mode_0600(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "new" / "config.toml"
+    path.parent.mkdir()
     result = cli("--config", str(path), *ADD, "--event", "repo_push", "--url", "http://h/")
     assert result.code == 0, result.err
     assert mode(path) == 0o600
@@ -509,6 +511,7 @@ def test_an_edit_writes_through_a_symlink_to_its_target(
     target = tmp_path / "dotfiles" / "quaynotify.toml"
     target.parent.mkdir()
     target.write_text(ORIGINAL)
+    config_file.unlink()
     config_file.symlink_to(Path("dotfiles") / "quaynotify.toml")  # relative, as ln -s makes
     result = cli(*EDITS[command])
     assert result.code == 0, result.err
@@ -526,6 +529,7 @@ def test_an_edit_follows_a_chain_of_symlinks(
     hop = tmp_path / "links" / "hop"
     hop.parent.mkdir()
     hop.symlink_to(Path("..") / "dotfiles" / "quaynotify.toml")
+    config_file.unlink()
     config_file.symlink_to(hop)
     result = cli(*EDITS[command])
     assert result.code == 0, result.err
@@ -537,8 +541,12 @@ def test_a_dangling_symlink_gets_its_target_created(
     cli: Cli, config_file: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "dotfiles" / "quaynotify" / "config.toml"  # the directory is new too
+    config_file.unlink()
     config_file.symlink_to(target)
-    assert cli("rule", "list").code == 0  # a missing file is an empty config
+    # a named config that is not there is an error for a reader, not an empty config
+    assert one_error(cli("rule", "list"), 3).endswith(
+        "or fix the path given with QUAYNOTIFY_CONFIG"
+    )
     result = cli(*EDITS["add"])
     assert result.code == 0, result.err
     assert config_file.is_symlink() and config_file.readlink() == target
@@ -635,3 +643,63 @@ def test_a_file_size_limit_while_writing_is_exit_3_and_the_config_is_intact(
     )
     assert hand_written.read_text() == ORIGINAL
     assert [p.name for p in hand_written.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+MISSING_READERS = {
+    "emit": ("emit", "repo_push", "--repo", "acme/web", "--set", 'updated_tags=["v1"]'),
+    "rule list": ("rule", "list"),
+    "rule show": ("rule", "show", "7c1d"),
+    "log": ("log",),
+    "config check": ("config", "check"),
+}
+
+
+@pytest.mark.parametrize("args", list(MISSING_READERS.values()), ids=list(MISSING_READERS))
+@pytest.mark.parametrize("where", ["before", "after", "env"])
+def test_a_named_config_that_does_not_exist_is_exit_3(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], where: str
+) -> None:
+    """A mistyped --config or QUAYNOTIFY_CONFIG fails the job (exit 3, one line naming the
+    path and the fix), whichever command reads it: emit used to say "no rule matches", exit 0."""
+    missing = tmp_path / "ci" / "quaynotfiy.toml"
+    if where == "env":
+        monkeypatch.setenv("QUAYNOTIFY_CONFIG", str(missing))
+        named, argv = "QUAYNOTIFY_CONFIG", args
+    elif where == "before":
+        named, argv = "--config", ("--config", str(missing), *args)
+    else:
+        named, argv = "--config", (*args, "--config", str(missing))
+    assert one_error(cli(*argv), 3) == (
+        f"config {missing} does not exist: create it with `quaynotify rule add ...`, "
+        f"or fix the path given with {named}"
+    )
+    assert not missing.parent.exists(), "a reader created something"
+
+
+def test_rule_add_creates_a_named_config_only_in_a_directory_that_exists(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """rule add is the way to create a config: at a named path whose directory exists, it
+    creates the file; a missing directory is more likely a typo, and is refused (exit 3)."""
+    typo = tmp_path / "ci" / "quaynotify.toml"
+    args = (*ADD, "--event", "repo_push", "--url", "http://h/")
+    assert one_error(cli("--config", str(typo), *args), 3) == (
+        f"config {typo} cannot be created: its directory {typo.parent} does not exist; "
+        "create the directory, or fix the path given with --config"
+    )
+    assert not typo.parent.exists()
+    typo.parent.mkdir()
+    added = cli("--config", str(typo), *args)
+    assert added.code == 0, added.err
+    assert list(rules_of(typo)) == [added.out.strip()]
+
+
+def test_the_default_config_location_may_be_absent(
+    cli: Cli, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --config or QUAYNOTIFY_CONFIG, a config not created yet is a config without
+    rules: emit finds nothing to do (exit 0), and nothing is created."""
+    monkeypatch.delenv("QUAYNOTIFY_CONFIG")
+    result = cli("rule", "list")
+    assert (result.code, result.out) == (0, ""), result.err
+    assert not (isolated / "home" / "xdg_config_home" / "quaynotify").exists()

@@ -437,6 +437,119 @@ def test_only_the_rules_whose_filter_says_yes_are_delivered(
     assert sorted(r.path for r in received(httpserver)) == ["/all", "/main"]
 
 
+@pytest.mark.parametrize(
+    ("ref", "reason"),
+    [
+        ("refs/heads/dev", "ref-regex 'refs/heads/main' did not match refs/heads/dev"),
+        (None, "ref-regex 'refs/heads/main' did not match: the build has no ref"
+               " (trigger_metadata.ref)"),
+    ],
+)  # fmt: skip
+def test_a_rule_its_filter_stops_is_reported_with_why(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer, ref: str | None, reason: str
+) -> None:
+    """A rule dropped by its ref-regex is named on stderr with the ref it did not match, not
+    only "no rule matches"; --json lists it with the same reason."""
+    rule = hook("build_success", "--ref-regex", "refs/heads/main")
+    options = ["--set", f"build_id={BUILD_ID}"]
+    if ref is not None:
+        options += ["--set", f"trigger_metadata.ref={ref}"]
+    result = cli("emit", "build_success", "--repo", "acme/web", *options)
+    assert (result.code, result.out) == (0, ""), result.err
+    assert result.err == (
+        f"quaynotify: 1 rule skipped: {reason}\n"
+        "quaynotify: no rule matches build_success on acme/web: nothing sent\n"
+    )
+    as_json = cli("emit", "build_success", "--repo", "acme/web", *options, "--json")
+    assert json.loads(as_json.out)["filtered"] == [{"rule_id": rule, "reason": reason}]
+    assert received(httpserver) == []
+
+
+def test_rules_stopped_for_the_same_reason_share_a_line(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """Two rules with the same regex make one counted line; one that fires is delivered and
+    is not listed; -q silences the lines, --json still lists both rules."""
+    stopped = [hook("build_start", "--ref-regex", "refs/tags/", path=f"/t{i}") for i in (1, 2)]
+    hook("build_start", "--ref-regex", "refs/heads/", path="/heads")
+    args = ("emit", "build_start", "--repo", "acme/web", "--set", f"build_id={BUILD_ID}",
+            "--set", "trigger_metadata.ref=refs/heads/dev")  # fmt: skip
+    result = cli(*args)
+    assert result.code == 0, result.err
+    assert (
+        result.err
+        == "quaynotify: 2 rules skipped: ref-regex 'refs/tags/' did not match refs/heads/dev\n"
+    )
+    assert [r.path for r in received(httpserver)] == ["/heads"]
+    assert cli("-q", *args).err == ""
+    filtered = json.loads(cli(*args, "--json").out)["filtered"]
+    assert sorted(f["rule_id"] for f in filtered) == sorted(stopped)
+
+
+def test_a_vulnerability_below_the_rules_level_is_reported(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """The level filter says which minimum stopped which priority."""
+    hook("vulnerability_found", "--level", "High")
+    data = {"tags": ["latest"], "vulnerability": {"id": "CVE-1", "priority": "Medium"}}
+    result = cli("emit", "vulnerability_found", "--repo", "acme/web", "--data", json.dumps(data))
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0] == (
+        "quaynotify: 1 rule skipped: level High (1) did not match priority Medium"
+    )
+    assert received(httpserver) == []
+
+
+# -- fields the event does not have ---------------------------------------------------------------
+
+
+def test_a_misspelt_field_is_warned_about_with_a_did_you_mean_and_still_sent(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """`--set buid_name=x`: Quay would ignore the field without a word; one warning line names
+    it and the field meant, and the delivery still happens, with the field as given."""
+    hook("build_success")
+    sets = (f"build_id={BUILD_ID}", "buid_name=42d4a62", "trigger_metadata.ref=refs/heads/x")
+    result = cli("emit", "build_success", "--repo", "acme/web", *(f"--set={s}" for s in sets))
+    assert result.code == 0, result.err
+    assert result.err == (
+        "quaynotify: warning: --set buid_name: build_success has no field 'buid_name'; "
+        "did you mean build_name? (sent as given)\n"
+    )
+    (request,) = received(httpserver)
+    assert request.json["buid_name"] == "42d4a62"
+
+
+def test_an_unknown_field_from_data_without_a_close_name_points_at_the_catalogue(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """A --data key is checked too; with nothing close, the warning says where the event's
+    fields are listed. -q silences it; known fields (common ones too) are not warned about."""
+    hook("repo_push")
+    data = json.dumps({"updated_tags": ["v1"], "zzzqqq": 1, "homepage": "https://ci/run/1"})
+    result = cli("emit", "repo_push", "--repo", "acme/web", "--data", data)
+    assert result.code == 0, result.err
+    assert result.err == (
+        "quaynotify: warning: --data zzzqqq: repo_push has no field 'zzzqqq'; "
+        "`quaynotify events repo_push` lists its fields (sent as given)\n"
+    )
+    assert cli("-q", "emit", "repo_push", "--repo", "acme/web", "--data", data).err == ""
+    assert len(received(httpserver)) == 2
+
+
+def test_a_misspelt_required_field_is_the_one_error_line_alone(
+    cli: Cli, hook: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """When the event itself is refused (build_id missing, misspelt), the error is the one
+    line of the error contract, with no warning before it, and nothing is sent."""
+    hook("build_success")
+    result = cli("emit", "build_success", "--repo", "acme/web", "--set", f"buid_id={BUILD_ID}")
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and result.err.startswith("quaynotify: error: ")
+    assert "build_id" in result.err
+    assert received(httpserver) == []
+
+
 # -- body templates (the cases of Quay's own template tests) ---------------------------------------
 
 TEMPLATES = [

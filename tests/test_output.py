@@ -217,10 +217,10 @@ DELIVERY_KEYS = ["id", "event", "repository", "rule_id", "method", "status", "er
 
 def test_emit_rule_test_and_replay_report_deliveries_in_one_shape(cli: Cli, hook: str) -> None:
     emitted = json.loads(cli(*PUSH, "--json").out)
-    assert list(emitted) == ["event", "repository", "deliveries"]
+    assert list(emitted) == ["event", "repository", "deliveries", "filtered"]
     assert (emitted["event"], emitted["repository"]) == ("repo_push", "acme/web")
     tested = json.loads(cli("rule", "test", hook, "--json").out)
-    assert list(tested) == ["event", "repository", "deliveries"]
+    assert list(tested) == ["event", "repository", "deliveries", "filtered"]
     assert (tested["event"], tested["repository"]) == ("repo_push", "acme/web")
     # A replay is of journaled deliveries, of any events and repositories: each delivery names
     # its own, and the document claims none.
@@ -395,6 +395,7 @@ def test_an_unusable_config_is_exit_3(
 
 
 def test_a_config_that_is_a_directory_is_exit_3(cli: Cli, config_file: Path) -> None:
+    config_file.unlink()
     config_file.mkdir()
     assert "directory" in one_error(cli("rule", "list"), 3)
 

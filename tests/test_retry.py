@@ -287,7 +287,11 @@ def test_503_503_200_is_one_delivery_with_three_attempts(
     answer(httpserver, 503, 503, 200)
     result = cli(*EMIT)
     assert result.code == 0, result.err
-    assert result.err == ""
+    where = f"503 response for webhook to url: {httpserver.url_for('/hook')}"
+    assert result.err == (  # each retry is told as it happens (backoff = 0: no wait)
+        f"quaynotify: rule {rule_id}: attempt 1/3 failed: {where}; retrying in 0 s\n"
+        f"quaynotify: rule {rule_id}: attempt 2/3 failed: {where}; retrying in 0 s\n"
+    )
     httpserver.check_assertions()
     assert len(httpserver.log) == 3
     (logged,) = json.loads(cli("log", "--json").out)
@@ -317,7 +321,12 @@ def test_a_receiver_failing_every_time(
     result = cli(*EMIT)
     assert result.code == 1
     assert len(httpserver.log) == 3
-    assert result.err.count("\n") == 1, result.err
+    # the two retries, told as they happened, then the one line of the delivery's failure
+    retries, failure = result.err.splitlines()[:2], result.err.splitlines()[2:]
+    assert [line.split(" failed: ")[0] for line in retries] == [
+        f"quaynotify: rule {rule_id}: attempt {n}/3" for n in (1, 2)
+    ], result.err
+    assert len(failure) == 1 and "retrying" not in failure[0], result.err
     (logged,) = json.loads(cli("log", "--json").out)
     assert logged["id"] in result.err and rule_id in result.err
     assert "500 response for webhook to url: " + httpserver.url_for("/hook") in result.err
@@ -414,3 +423,42 @@ def test_one_failing_rule_does_not_stop_the_others(
     statuses = sorted(d["status"] for d in json.loads(cli("log", "--json").out))
     assert statuses == ["failed", "succeeded"]
     assert [r.path for r, _ in httpserver.log].count("/ok") == 1
+
+
+# -- retries are told as they happen -----------------------------------------------------------
+
+
+def test_a_retry_says_how_long_it_waits_as_the_receiver_asked(
+    cli: Cli, rule: Callable[..., str], httpserver: HTTPServer
+) -> None:
+    """The wait announced is the one made: here the receiver's Retry-After, capped by
+    max_backoff; a failure that is not retried (the last attempt) is told once, at the end."""
+    rule_id = rule("[delivery]\nmax_attempts = 2\nmax_backoff = 0.2\n")
+    answer(httpserver, 429, 429, headers={"Retry-After": "3600"})
+    result = cli(*EMIT)
+    assert result.code == 1
+    where = f"429 response for webhook to url: {httpserver.url_for('/hook')}"
+    lines = result.err.splitlines()
+    assert lines[0] == f"quaynotify: rule {rule_id}: attempt 1/2 failed: {where}; retrying in 0.2 s"
+    assert [line for line in lines if "retrying" in line] == lines[:1]
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.timeout(60)
+def test_a_timed_out_attempt_is_told_with_its_timeout(cli: Cli, config_file: Path) -> None:
+    """A receiver that never answers: 'attempt 1/2 timed out after 1 s; retrying in 0 s', on
+    stderr before the delivery's failure, and nothing of it under -q."""
+    from helpers.receivers import Hanging
+
+    with Hanging() as hanging:
+        config_file.write_text("[delivery]\nbackoff = 0\ntimeout = 1\nmax_attempts = 2\n")
+        rule_id = add_webhook(cli, hanging.url("/hook"))
+        result = cli(*EMIT)
+        assert result.code == 1
+        assert result.err.splitlines()[0] == (
+            f"quaynotify: rule {rule_id}: attempt 1/2 timed out after 1 s; retrying in 0 s"
+        )
+        quiet = cli("-q", *EMIT)
+        assert quiet.code == 1
+        assert "retrying" not in quiet.err
+        assert hanging.accepted == 4

@@ -156,7 +156,7 @@ def test_an_invalid_rule_is_refused_with_quays_message_and_never_written(
     if existing:
         assert (config_file.read_bytes(), config_file.stat().st_mtime_ns) == before
     else:
-        assert not config_file.exists()
+        assert config_file.read_bytes() == b"", "the empty config was written"
 
 
 @pytest.mark.parametrize(
@@ -188,14 +188,14 @@ def test_add_refuses_a_bad_repository(cli: Cli, config_file: Path, repo: str, na
     assert result.code == 2
     message = one_error_line(result)
     assert "repository" in message and named in message
-    assert not config_file.exists()
+    assert config_file.read_bytes() == b"", "the empty config was written"
 
 
 def test_add_refuses_an_unknown_method(cli: Cli, config_file: Path) -> None:
     result = cli("rule", "add", "--repo", "acme/web", "--event", "repo_push", "--method", "sms")
     assert result.code == 2
     assert "'sms'" in one_error_line(result)
-    assert not config_file.exists()
+    assert config_file.read_bytes() == b"", "the empty config was written"
 
 
 # -- list and show ------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ def assert_defaults(settings: Settings) -> None:
 
 
 def test_defaults_without_a_config_file(config_file: Path) -> None:
+    config_file.unlink()  # the suite's config starts as an empty file
     conf = load(config_file)
     assert not conf.exists
     assert_defaults(conf.settings)

@@ -32,6 +32,39 @@ def parse_repository(repository: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+COMMON_FIELDS = ("repository", "namespace", "name", "docker_url", "homepage")
+
+
+def known_fields(event: Event) -> frozenset[str]:
+    """The top-level names the event's data may hold: Quay's common repository fields, the
+    event's own, and whatever its sample or defaults carry."""
+    names = {*COMMON_FIELDS, *event.ordered_fields(), *event.sample_template}
+    names.update(event.default_template)
+    if event.repo_key is not None:
+        names.add(event.repo_key)
+    return frozenset(names)
+
+
+def unknown_field_warnings(event: Event, given: Mapping[str, str]) -> list[str]:
+    """One line per field given (name -> where: "--set", "--data") that the event does not
+    have: most likely a typo, which Quay would silently ignore; with a did-you-mean."""
+    import difflib
+
+    known = known_fields(event)
+    lines = []
+    for name, where in given.items():
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = (
+            f"; did you mean {close[0]}?"
+            if close
+            else (f"; `quaynotify events {event.name}` lists its fields")
+        )
+        lines.append(f"{where} {name}: {event.name} has no field {name!r}{hint} (sent as given)")
+    return lines
+
+
 def common_fields(
     namespace: str, name: str, *, hostname: str, scheme: str, subpage: str | None = None
 ) -> dict[str, Any]:

@@ -20,6 +20,10 @@ class Filter:
 
     normalise: Callable[[Any], Any]  # add-time check; returns the value to store, None to drop it
     perform: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+    # why `perform` said no, in one phrase naming the filter, for the user who expected a send
+    why_not: Callable[[Mapping[str, Any], Mapping[str, Any]], str] = lambda config, data: (
+        "its event filter did not match"
+    )
 
 
 def _whole_number(value: Any) -> int | None:
@@ -84,6 +88,19 @@ def _ref_matches(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bo
         return False  # Quay logs a bad regex (or ref) and does not fire
 
 
+def _ref_mismatch(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    regex = event_config.get("ref-regex")
+    metadata = data.get("trigger_metadata")
+    ref = metadata.get("ref") if isinstance(metadata, Mapping) else None
+    if ref is None:
+        return f"ref-regex '{regex}' did not match: the build has no ref (trigger_metadata.ref)"
+    try:
+        _compile(str(regex))
+    except re.error:
+        return f"ref-regex '{regex}' is not a valid regex, so it matches nothing"
+    return f"ref-regex '{regex}' did not match {ref}"
+
+
 def _severe_enough(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
     if "level" not in event_config or "vulnerable_index_report_created" in data:
         return True  # Quay pre-filters the new-index path by its own minimum severity
@@ -97,6 +114,23 @@ def _severe_enough(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> 
     return PRIORITIES.index(priority) <= priority_index(event_config["level"])
 
 
+def _not_severe(event_config: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    try:
+        index = priority_index(event_config["level"])
+        minimum = f"level {PRIORITIES[index]} ({index})"
+    except ValidationError:
+        return (
+            f"level {event_config['level']!r} is not a vulnerability level, so it matches nothing"
+        )
+    vulnerability = data.get("vulnerability")
+    if not isinstance(vulnerability, Mapping):
+        return f"{minimum} did not match: the event has no vulnerability"
+    priority = vulnerability.get("priority", "Unknown")
+    if priority not in PRIORITIES:
+        return f"{minimum} did not match priority {priority!r}, which is not one of Quay's"
+    return f"{minimum} did not match priority {priority}"
+
+
 def _normalise_days(value: Any) -> int:
     days = _whole_number(value)
     if days is None:
@@ -107,8 +141,9 @@ def _normalise_days(value: Any) -> int:
 
 
 FILTERS: dict[str, Filter] = {
-    "ref-regex": Filter(_normalise_ref_regex, _ref_matches),
-    "level": Filter(lambda value: str(priority_index(value)), _severe_enough),  # Quay's "1"
+    "ref-regex": Filter(_normalise_ref_regex, _ref_matches, _ref_mismatch),
+    # Quay stores "1"
+    "level": Filter(lambda value: str(priority_index(value)), _severe_enough, _not_severe),
     # days chooses which tags Quay's expiry scanner reports; an emitted event always fires
     "days": Filter(_normalise_days, lambda event_config, data: True),
 }

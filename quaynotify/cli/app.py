@@ -46,7 +46,10 @@ def main(
         Path | None,
         typer.Option(
             "--config",
-            help="Config file [env: QUAYNOTIFY_CONFIG; default: see `quaynotify config path`].",
+            help=(
+                "Config file [env: QUAYNOTIFY_CONFIG; default: see `quaynotify config path`]; "
+                "a file named here must exist, except for `rule add`, which creates it."
+            ),
             metavar="PATH",
             show_default=False,
         ),

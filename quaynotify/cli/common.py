@@ -31,13 +31,31 @@ class Globals:
 
         return config_path(self.config_path)
 
-    def config(self) -> Config:
-        """The config file, loaded once per command."""
+    def config(self, creating: bool = False) -> Config:
+        """The config file, loaded once per command.
+
+        A file named on purpose (--config, QUAYNOTIFY_CONFIG) that is not there is a mistake
+        (a typo, a wrong mount), not an empty config: only the default location may not exist
+        yet. A command that writes the config (`creating`) may create it at a named path whose
+        directory exists."""
         if self._config is None:
             from quaynotify.config import load as config
 
-            self._config = config.load(self.config_file())
+            conf = config.load(self.config_file())
+            if not conf.exists and (named := self._config_named()) is not None:
+                _check_absent(conf.path, named, creating)
+            self._config = conf
         return self._config
+
+    def _config_named(self) -> str | None:
+        """How the config's path was named, or None for the default location."""
+        import os
+
+        from quaynotify.paths import CONFIG_ENV
+
+        if self.config_path is not None:
+            return "--config"
+        return CONFIG_ENV if os.environ.get(CONFIG_ENV) else None
 
     def store(self) -> Store:
         """The state: PostgreSQL where --state-url, QUAYNOTIFY_STATE_URL or [state] url
@@ -55,6 +73,21 @@ class Globals:
     def output(self, as_json: bool = False) -> Output:
         return Output(
             as_json=self.as_json or as_json, quiet=self.quiet, show_secrets=self.show_secrets
+        )
+
+
+def _check_absent(path: Path, named: str, creating: bool) -> None:
+    from quaynotify.errors import ConfigError
+
+    if not creating:
+        raise ConfigError(
+            f"config {path} does not exist: create it with `quaynotify rule add ...`, "
+            f"or fix the path given with {named}"
+        )
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"config {path} cannot be created: its directory {path.parent} does not exist; "
+            f"create the directory, or fix the path given with {named}"
         )
 
 

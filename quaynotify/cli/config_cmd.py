@@ -37,19 +37,10 @@ def check(ctx: typer.Context) -> None:
 
     Example: quaynotify config check
     """
-    import os
-
     from quaynotify.config import load as cfg
-    from quaynotify.paths import CONFIG_ENV
 
     g = globals_of(ctx)
-    conf = g.config()
-    if not conf.exists and (g.config_path is not None or os.environ.get(CONFIG_ENV)):
-        # A file named on purpose that is not there is a mistake (a typo, a wrong mount),
-        # not an empty config: only the default location may not exist yet.
-        raise ConfigError(
-            f"config {conf.path} does not exist: check the path given with --config or {CONFIG_ENV}"
-        )
+    conf = g.config()  # a file named on purpose must exist: only the default may be absent
     problems = cfg.check(conf)
     out = g.output()
     if len(problems) == 1:

@@ -85,14 +85,22 @@ class RunOptions:
         config: Config,
         stop: Stop,
         progress: Callable[[DeliveryRecord], None] | None = None,
+        retries: Callable[[str], None] | None = None,
     ) -> Run:
-        """The run these options ask for, the config's [delivery] filling in the rest."""
+        """The run these options ask for, the config's [delivery] filling in the rest;
+        `retries` hears each retry as it happens (Output.note: on stderr, unless -q)."""
         from quaynotify.delivery.plan import Run
         from quaynotify.delivery.retry import RetryPolicy
 
         policy = RetryPolicy.from_settings(config.settings.delivery, max_attempts=self.max_attempts)
         return Run(
-            self.dry_run, policy, self.concurrency, self.deadline, progress=progress, stop=stop
+            self.dry_run,
+            policy,
+            self.concurrency,
+            self.deadline,
+            progress=progress,
+            stop=stop,
+            retries=retries,
         )
 
 
@@ -105,6 +113,7 @@ def report(
     what could not even be planned (`outcome.problems`) still exits 1."""
     if outcome.dry_run:
         return _report_previews(out, outcome)
+    _report_filtered(out, outcome)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing sent")
     for problem in (*outcome.problems, *outcome.warnings):
@@ -119,6 +128,9 @@ def report(
                     "event": outcome.event,
                     "repository": outcome.repository,
                     "deliveries": deliveries,
+                    "filtered": [
+                        {"rule_id": f.rule_id, "reason": f.reason} for f in outcome.filtered
+                    ],
                 }
             )
     elif outcome.deliveries:
@@ -176,6 +188,18 @@ def _report_previews(out: Output, outcome: Outcome) -> int:
             out.line()
             body = p.body if isinstance(p.body, str) else json.dumps(p.body, indent=2)
             out.line(body)
+    _report_filtered(out, outcome)
     if not outcome.matched and outcome.repository:
         out.note(f"no rule matches {outcome.event} on {outcome.repository}: nothing would be sent")
     return int(ExitCode.OK)
+
+
+def _report_filtered(out: Output, outcome: Outcome) -> None:
+    """One line per reason a rule's event filter stopped the event (rules of the same
+    filter and value share it): "1 rule skipped: ref-regex 'refs/heads/main' did not
+    match refs/heads/dev"."""
+    counts: dict[str, int] = {}
+    for f in outcome.filtered:
+        counts[f.reason] = counts.get(f.reason, 0) + 1
+    for reason, n in counts.items():
+        out.note(f"{n} rule{'s' if n != 1 else ''} skipped: {reason}")

@@ -23,7 +23,9 @@ from quaynotify.cli.interrupt import graceful
 from quaynotify.errors import UsageError
 
 if TYPE_CHECKING:
+    from quaynotify.catalogue.event import Event
     from quaynotify.cli.common import Globals
+    from quaynotify.output import Output
 
 
 def register(app: typer.Typer) -> None:
@@ -155,9 +157,12 @@ def _emit_one(
     event = get_event(one.name)
     assignments = parse_set(one.assignments, event.string_paths())
     fields: dict[str, Any] = event.sample({}) if one.sample else {}
-    if one.data is not None:
-        fields.update(parse_data(one.data))
+    data = parse_data(one.data) if one.data is not None else {}
+    fields.update(data)
     fields = merge_fields(fields, assignments)
+    # the event is checked first: a bad one is one error line, with no warning before it
+    delivery.make_event_data(conf, event, one.repository, fields, sample=one.sample)
+    _warn_unknown_fields(out, event, data, assignments)
     with graceful() as stop:
         outcome = delivery.emit(
             conf,
@@ -167,9 +172,21 @@ def _emit_one(
             fields,
             sample=one.sample,
             performer=one.performer,
-            run=options.run(conf, stop),
+            run=options.run(conf, stop, retries=out.note),
         )
     return report(out, outcome, soft_fail=soft_fail)
+
+
+def _warn_unknown_fields(
+    out: Output, event: Event, data: dict[str, Any], assignments: list[tuple[list[str], Any]]
+) -> None:
+    """A field the event does not have (--set buid_name=x) is sent, as Quay would ignore it
+    without a word: a warning with a did-you-mean says so."""
+    from quaynotify.catalogue.data import unknown_field_warnings
+
+    given = dict.fromkeys(data, "--data") | {path[0]: "--set" for path, _ in assignments}
+    for line in unknown_field_warnings(event, given):
+        out.warn(line)
 
 
 def _emit_stream(
@@ -186,7 +203,9 @@ def _emit_stream(
     events = parse_stream(read_text_arg(f"@{from_}", "--from"), source)
     planned = plan_stream(conf, store, events, source)
     with graceful() as stop, out.progress(len(planned), "emitting") as tick:
-        outcome = delivery.execute(conf, store, planned, run=options.run(conf, stop, tick))
+        outcome = delivery.execute(
+            conf, store, planned, run=options.run(conf, stop, tick, out.note)
+        )
     if not planned:
         would = "would be " if options.dry_run else ""
         out.note(f"no rule matches an event of {source}: nothing {would}sent")

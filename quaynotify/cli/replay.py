@@ -111,7 +111,7 @@ def replay(
     plan = rp.plan_records(conf, store, records)
     options = RunOptions(dry_run, concurrency, max_attempts, deadline)
     with graceful() as stop, out.progress(len(plan.planned), "replaying") as tick:
-        run = options.run(conf, stop, tick)
+        run = options.run(conf, stop, tick, out.note)
         outcome = delivery.execute(conf, store, plan.planned, run=run, problems=plan.problems)
     if not plan.planned and not plan.problems:
         out.note("nothing to replay")

@@ -111,7 +111,7 @@ def add(
 
     g = globals_of(ctx)
     out = g.output(as_json)
-    conf = g.config()
+    conf = g.config(creating=True)
     method_config = method_config_from(method, method_options)
     event_config: dict[str, Any] = {"ref-regex": ref_regex, "level": level, "days": days}
     rule = cfg.new_rule(
@@ -296,6 +296,7 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
     from quaynotify.delivery import plan as delivery
 
     g = globals_of(ctx)
+    out = g.output(as_json)
     conf = g.config()
     rule = conf.find_rule(rule_id)
     with graceful() as stop:
@@ -307,10 +308,10 @@ def test(ctx: typer.Context, rule_id: Id, as_json: JsonOption = False) -> None:
             rule.repository,
             delivery.sample_data(conf, rule),
             performer=None,
-            run=delivery.Run(stop=stop),
+            run=delivery.Run(stop=stop, retries=out.note),
             honour_breaker=False,
         )
-    raise typer.Exit(report(g.output(as_json), outcome))
+    raise typer.Exit(report(out, outcome))
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from quaynotify.config.load import Config, Rule
 from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from quaynotify.delivery.run import Planned, deliver, unexpected
+from quaynotify.delivery.selection import Filtered, filtered_out, select
 from quaynotify.delivery.workers import Stop
 from quaynotify.errors import Interrupted, QuaynotifyError, StateUnreachable
 from quaynotify.masking import scrub
@@ -40,6 +41,7 @@ class Run:
     clock: Clock = SYSTEM_CLOCK
     progress: Callable[[DeliveryRecord], None] | None = None  # called as each one ends
     stop: Stop | None = None  # set by Ctrl-C or SIGTERM: finish what is in flight, then stop
+    retries: Callable[[str], None] | None = None  # hears each retry as it is about to wait
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Outcome:
     dry_run: bool = False
     # What the user should know that did not fail a delivery (the shared state was down).
     warnings: tuple[str, ...] = ()
+    filtered: tuple[Filtered, ...] = ()  # rules of this event and repository a filter stopped
 
     @property
     def ok(self) -> bool:
@@ -206,15 +209,6 @@ def unreachable_warning(store: Store) -> tuple[str, ...]:
     )
 
 
-def select(config: Config, event: Event, repository: str, data: Mapping[str, Any]) -> list[Rule]:
-    """The enabled rules for this repository and event whose event filter lets it through."""
-    return [
-        rule
-        for rule in config.matching(repository, event.name)
-        if rule.enabled and event.should_perform(rule.event_config, data)
-    ]
-
-
 # -- running ------------------------------------------------------------------------------------
 
 
@@ -317,6 +311,7 @@ def execute(
             on_done=done,
             inbox=inbox_writer(store),
             stop=run.stop,
+            on_retry=run.retries,
         )
     finally:
         batches.flush()
@@ -363,7 +358,8 @@ def emit(
     planned = plan(
         config, rules, event, data, performer=performer, disabled=disabled_rules(store, rules)
     )
-    return execute(config, store, planned, event=event.name, repository=repository, run=run)
+    outcome = execute(config, store, planned, event=event.name, repository=repository, run=run)
+    return replace(outcome, filtered=filtered_out(config, event, repository, data))
 
 
 def dispatch(

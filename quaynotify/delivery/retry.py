@@ -76,6 +76,28 @@ class Tried:
     interrupted: bool = False
 
 
+@dataclass(frozen=True)
+class Retrying:
+    """A failed attempt about to be tried again, as the user hears of it."""
+
+    number: int
+    of: int  # the policy's max_attempts
+    error: DeliveryError
+    wait: float  # seconds until the next attempt
+
+    def line(self) -> str:
+        """'attempt 1/3 timed out after 5 s; retrying in 2 s' (or what failed instead)."""
+        if self.error.timed_out is not None:
+            what = f"timed out after {_seconds(self.error.timed_out)}"
+        else:
+            what = f"failed: {self.error.message}"
+        return f"attempt {self.number}/{self.of} {what}; retrying in {_seconds(self.wait)}"
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 1):g} s"
+
+
 def attempt_with_retries(
     send: Callable[[float], Sent],
     policy: RetryPolicy,
@@ -84,10 +106,12 @@ def attempt_with_retries(
     clock: Clock = SYSTEM_CLOCK,
     stop: threading.Event | None = None,
     on_attempt: Callable[[Attempt], None] | None = None,
+    on_retry: Callable[[Retrying], None] | None = None,
 ) -> Tried:
     """Call `send(timeout)` until it succeeds, the policy gives up, the deadline (on
     `clock.monotonic`) comes or `stop` is set: no attempt starts after that, and a wait
-    between attempts ends at once. `on_attempt` hears of each attempt as it ends."""
+    between attempts ends at once. `on_attempt` hears of each attempt as it ends, `on_retry`
+    of each wait before another attempt, as it begins."""
     attempts: list[Attempt] = []
     error: str | None = None
 
@@ -119,6 +143,8 @@ def attempt_with_retries(
             if deadline is not None and clock.monotonic() + wait >= deadline:
                 error = f"{exc.message} (no time left before the deadline to retry)"
                 break
+            if on_retry is not None:
+                on_retry(Retrying(number, policy.max_attempts, exc, wait))
             if stop is None:
                 clock.sleep(wait)
             else:

@@ -10,7 +10,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from quaynotify.config.load import Rule
-from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy, attempt_with_retries
+from quaynotify.delivery.retry import (
+    SYSTEM_CLOCK,
+    Clock,
+    Retrying,
+    RetryPolicy,
+    attempt_with_retries,
+)
 from quaynotify.delivery.workers import Stop, run_all
 from quaynotify.errors import DeliveryError
 from quaynotify.masking import scrub
@@ -43,11 +49,13 @@ def deliver(
     on_done: Callable[[DeliveryRecord], None] | None = None,
     inbox: InboxWriter | None = None,
     stop: Stop | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> list[DeliveryRecord]:
     """Deliver every planned notification, each with its own retry loop, at most
     `concurrency` at a time. Returns records in the order planned, whatever order they end in.
     `deadline` is in seconds from now. After `stop` is requested no attempt starts, and what
-    is not done within the grace is recorded as interrupted.
+    is not done within the grace is recorded as interrupted. `on_retry` hears, from the
+    delivery's own thread, one line for each attempt that failed and will be tried again.
 
     Whatever one delivery raises is that delivery's failure: no other delivery is affected."""
     if not planned:
@@ -62,8 +70,17 @@ def deliver(
         p = planned[index]
         try:
             ctx = SendContext(timeout=policy.timeout, inbox=inbox)
+            retrying = None if on_retry is None else _retry_line(p, on_retry)
             return _deliver_one(
-                p, policy, ctx, clients, absolute, clock, stop_event, progress[index].append
+                p,
+                policy,
+                ctx,
+                clients,
+                absolute,
+                clock,
+                stop_event,
+                progress[index].append,
+                retrying,
             )
         except Exception as exc:  # a defect met by one delivery fails that delivery only
             return replace(_record(p, clock), error=unexpected(exc).message, updated=clock.wall())
@@ -82,6 +99,11 @@ def deliver(
         # With threads still in flight a close could wait on them: the process is ending.
         clients.close()
     return [r for r in results if r is not None]
+
+
+def _retry_line(p: Planned, on_retry: Callable[[str], None]) -> Callable[[Retrying], None]:
+    """'rule ID: attempt 1/3 timed out after 5 s; retrying in 2 s', scrubbed of secrets."""
+    return lambda retrying: on_retry(scrub(f"rule {p.rule.id}: {retrying.line()}"))
 
 
 def unexpected(exc: BaseException) -> DeliveryError:
@@ -142,6 +164,7 @@ def _deliver_one(
     clock: Clock,
     stop: threading.Event | None = None,
     on_attempt: Callable[[Attempt], None] | None = None,
+    on_retry: Callable[[Retrying], None] | None = None,
 ) -> DeliveryRecord:
     n = p.notification
     base = _record(p, clock)
@@ -163,7 +186,13 @@ def _deliver_one(
             raise unexpected(exc) from None
 
     tried = attempt_with_retries(
-        send, policy, deadline=deadline, clock=clock, stop=stop, on_attempt=on_attempt
+        send,
+        policy,
+        deadline=deadline,
+        clock=clock,
+        stop=stop,
+        on_attempt=on_attempt,
+        on_retry=on_retry,
     )
     status = "succeeded" if tried.error is None else "failed"
     return replace(

@@ -12,6 +12,7 @@ from quaynotify.catalogue.events import get_event
 from quaynotify.config.load import Config
 from quaynotify.delivery import plan as delivery
 from quaynotify.delivery.run import Planned
+from quaynotify.delivery.selection import select
 from quaynotify.errors import UsageError
 from quaynotify.inputs import loads
 from quaynotify.store import Store
@@ -75,7 +76,7 @@ def plan_stream(
             data = delivery.make_event_data(config, event, e.repository, e.data)
         except UsageError as exc:
             raise UsageError(f"{source} line {e.line}: {exc}") from None
-        prepared.append((e, event, data, delivery.select(config, event, e.repository, data)))
+        prepared.append((e, event, data, select(config, event, e.repository, data)))
     disabled = delivery.disabled_rules(store, [r for *_, rules in prepared for r in rules])
     for e, event, data, rules in prepared:
         planned += delivery.plan(

@@ -293,7 +293,9 @@ def _transport_error(exc: Exception, req: HttpRequest, timeout: float) -> Delive
 
     where = f"{req.label} to url: {req.display_url}"
     if isinstance(exc, httpx.TimeoutException):
-        return DeliveryError(f"timed out after {timeout:g}s: {where}", transient=True)
+        return DeliveryError(
+            f"timed out after {timeout:g}s: {where}", transient=True, timed_out=timeout
+        )
     if isinstance(exc, httpx.TransportError):
         reason = _scrub(visible(str(exc) or type(exc).__name__), req)
         return DeliveryError(f"{reason}: {where}", transient=True)
