@@ -167,12 +167,8 @@ class Event:
             return True
         return FILTERS[self.filter_key].perform(event_config, data)
 
-    def why_not_performed(
-        self, event_config: Mapping[str, Any], data: Mapping[str, Any]
-    ) -> str | None:
-        """Why the rule's event filter stops this event, or None when it lets it through."""
-        if self.should_perform(event_config, data):
-            return None
+    def why_not_performed(self, event_config: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+        """Why the rule's event filter stopped this event (`should_perform` said no)."""
         assert self.filter_key is not None  # only a filter says no
         return FILTERS[self.filter_key].why_not(event_config, data)
 

@@ -198,8 +198,7 @@ def _report_filtered(out: Output, outcome: Outcome) -> None:
     """One line per reason a rule's event filter stopped the event (rules of the same
     filter and value share it): "1 rule skipped: ref-regex 'refs/heads/main' did not
     match refs/heads/dev"."""
-    counts: dict[str, int] = {}
-    for f in outcome.filtered:
-        counts[f.reason] = counts.get(f.reason, 0) + 1
-    for reason, n in counts.items():
+    from collections import Counter
+
+    for reason, n in Counter(f.reason for f in outcome.filtered).items():
         out.note(f"{n} rule{'s' if n != 1 else ''} skipped: {reason}")

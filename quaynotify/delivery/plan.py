@@ -14,7 +14,7 @@ from quaynotify.config.load import Config, Rule
 from quaynotify.config.settings import Settings
 from quaynotify.delivery.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from quaynotify.delivery.run import Planned, deliver, unexpected
-from quaynotify.delivery.selection import Filtered, filtered_out, select
+from quaynotify.delivery.selection import Filtered, partition
 from quaynotify.delivery.workers import Stop
 from quaynotify.errors import Interrupted, QuaynotifyError, StateUnreachable
 from quaynotify.masking import scrub
@@ -354,12 +354,12 @@ def emit(
 ) -> Outcome:
     """Build the event, deliver it to every matching rule, journal it all."""
     data = make_event_data(config, event, repository, fields, sample=sample)
-    rules = select(config, event, repository, data)
+    rules, filtered = partition(config, event, repository, data)
     planned = plan(
         config, rules, event, data, performer=performer, disabled=disabled_rules(store, rules)
     )
     outcome = execute(config, store, planned, event=event.name, repository=repository, run=run)
-    return replace(outcome, filtered=filtered_out(config, event, repository, data))
+    return replace(outcome, filtered=filtered)
 
 
 def dispatch(

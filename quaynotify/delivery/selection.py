@@ -22,20 +22,21 @@ class Filtered:
 
 def select(config: Config, event: Event, repository: str, data: Mapping[str, Any]) -> list[Rule]:
     """The enabled rules for this repository and event whose event filter lets it through."""
-    return [
-        rule
-        for rule in config.matching(repository, event.name)
-        if rule.enabled and event.should_perform(rule.event_config, data)
-    ]
+    return partition(config, event, repository, data)[0]
 
 
-def filtered_out(
+def partition(
     config: Config, event: Event, repository: str, data: Mapping[str, Any]
-) -> tuple[Filtered, ...]:
-    """The enabled rules for this repository and event that their event filter stopped."""
-    stopped = (
-        (rule.id, event.why_not_performed(rule.event_config, data))
-        for rule in config.matching(repository, event.name)
-        if rule.enabled
-    )
-    return tuple(Filtered(rule_id, reason) for rule_id, reason in stopped if reason is not None)
+) -> tuple[list[Rule], tuple[Filtered, ...]]:
+    """The enabled rules for this repository and event: those the event reaches, and those
+    their event filter stopped, with why (each filter is asked once)."""
+    reached: list[Rule] = []
+    stopped: list[Filtered] = []
+    for rule in config.matching(repository, event.name):
+        if not rule.enabled:
+            continue
+        if event.should_perform(rule.event_config, data):
+            reached.append(rule)
+        else:
+            stopped.append(Filtered(rule.id, event.why_not_performed(rule.event_config, data)))
+    return reached, tuple(stopped)
