@@ -161,7 +161,7 @@ def _emit_one(
     fields.update(data)
     fields = merge_fields(fields, assignments)
     # the event is checked first: a bad one is one error line, with no warning before it
-    delivery.make_event_data(conf, event, one.repository, fields, sample=one.sample)
+    event_data = delivery.make_event_data(conf, event, one.repository, fields, sample=one.sample)
     _warn_unknown_fields(out, event, data, assignments)
     with graceful() as stop:
         outcome = delivery.emit(
@@ -169,8 +169,7 @@ def _emit_one(
             g.store(),
             event,
             one.repository,
-            fields,
-            sample=one.sample,
+            event_data,
             performer=one.performer,
             run=options.run(conf, stop, retries=out.note),
         )

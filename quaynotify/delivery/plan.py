@@ -346,14 +346,13 @@ def emit(
     store: Store,
     event: Event,
     repository: str,
-    fields: Mapping[str, Any],
+    data: Mapping[str, Any],
     *,
-    sample: bool = False,
     performer: str | None = None,
     run: Run = Run(),
 ) -> Outcome:
-    """Build the event, deliver it to every matching rule, journal it all."""
-    data = make_event_data(config, event, repository, fields, sample=sample)
+    """Deliver the event's data (built by make_event_data) to every matching rule, journal
+    it all."""
     rules, filtered = partition(config, event, repository, data)
     planned = plan(
         config, rules, event, data, performer=performer, disabled=disabled_rules(store, rules)
